@@ -1,0 +1,99 @@
+// Reads a verified Duo id_token into a small typed result; tolerant of absent or odd fields, never trusting them.
+
+export type TrustStatus = 'trusted' | 'not trusted' | 'unknown';
+
+/** The device the person signed in from, as Duo reported it (every field optional in real tokens). */
+export interface AccessDevice {
+  readonly trusted: TrustStatus;
+  readonly ip?: string;
+  readonly hostname?: string;
+  /** Duo's endpoint key, e.g. "EP3NOQXW3A8Y5JKGVUUV". */
+  readonly epkey?: string;
+  readonly os?: string;
+  readonly osVersion?: string;
+  readonly browser?: string;
+  readonly browserVersion?: string;
+  readonly location?: { readonly city?: string; readonly state?: string; readonly country?: string };
+}
+
+export interface DuoAuthResult {
+  /** preferred_username: the Duo username the prompt verified. */
+  readonly username: string;
+  /** auth_result.result: "allow" | "deny". */
+  readonly result: string;
+  /** auth_result.status. */
+  readonly status: string;
+  readonly statusMsg: string;
+  /** auth_context.reason, e.g. "user_approved", "user_marked_fraud", "endpoint_is_not_trusted". */
+  readonly reason: string;
+  /** auth_context.factor, free text ("duo_push", "WebAuthn Chrome Touch ID"…). */
+  readonly factor: string;
+  readonly txid: string;
+  /** auth_time, seconds since epoch (0 when absent). */
+  readonly authTime: number;
+  readonly device: AccessDevice;
+  /** The authenticator (phone) Duo used, when reported. */
+  readonly authDevice?: { readonly name?: string; readonly ip?: string };
+}
+
+const TRUST: ReadonlySet<string> = new Set(['trusted', 'not trusted', 'unknown']);
+
+/** Builds a DuoAuthResult from an already signature-checked id_token payload. */
+export function readAuthResult(token: unknown): DuoAuthResult {
+  const claims = record(token);
+  const authResult = record(claims.auth_result);
+  const context = record(claims.auth_context);
+  const access = record(context.access_device);
+  const authDevice = record(context.auth_device);
+  const trustedRaw = text(context.trusted_endpoint_status)?.toLowerCase();
+  const location = record(access.location);
+
+  return {
+    username: text(claims.preferred_username) ?? '',
+    result: text(authResult.result) ?? '',
+    status: text(authResult.status) ?? '',
+    statusMsg: text(authResult.status_msg) ?? '',
+    reason: text(context.reason) ?? '',
+    factor: text(context.factor) ?? '',
+    txid: text(context.txid) ?? '',
+    authTime: typeof claims.auth_time === 'number' ? claims.auth_time : 0,
+    device: compact({
+      trusted: trustedRaw !== undefined && TRUST.has(trustedRaw) ? (trustedRaw as TrustStatus) : 'unknown',
+      ip: text(access.ip),
+      hostname: text(access.hostname),
+      epkey: text(access.epkey),
+      os: text(access.os),
+      osVersion: text(access.os_version),
+      browser: text(access.browser),
+      browserVersion: text(access.browser_version),
+      location:
+        Object.keys(location).length > 0
+          ? compact({
+              city: text(location.city),
+              state: text(location.state),
+              country: text(location.country),
+            })
+          : undefined,
+    }),
+    authDevice:
+      Object.keys(authDevice).length > 0
+        ? compact({ name: text(authDevice.name), ip: text(authDevice.ip) })
+        : undefined,
+  };
+}
+
+function record(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
+}
+
+/** A short string, or undefined for anything else (numbers and booleans are not invented into strings). */
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value.slice(0, 512) : undefined;
+}
+
+function compact<T extends Record<string, unknown>>(value: T): T {
+  for (const key of Object.keys(value)) if (value[key] === undefined) delete value[key];
+  return value;
+}
