@@ -1,0 +1,50 @@
+// Name handling shared by the policy and the middleware: one canonical form, and "did you mean" hints.
+
+/**
+ * The canonical form of a username or role: trimmed and lower-cased (locale-independent). Policy lists,
+ * decisions, the Duo username and session bindings all use this one function, so " Alice" and "ALICE" can
+ * never become different people (SECURITY.md S20).
+ */
+export function canonicalName(value: string): string {
+  return value.trim().toLowerCase();
+}
+
+/** The closest of `candidates` to `input` when it is a plausible typo (edit distance ≤ 2, or ≤ a third). */
+export function didYouMean(input: string, candidates: Iterable<string>): string | undefined {
+  const wanted = input.toLowerCase();
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const distance = editDistance(wanted, candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  if (best === undefined) return undefined;
+  const allowed = Math.max(2, Math.floor(best.length / 3));
+  return bestDistance <= allowed ? best : undefined;
+}
+
+/** Levenshtein distance with adjacent transpositions counted as one edit. */
+function editDistance(a: string, b: string): number {
+  if (a === b) return 0;
+  const rows = a.length + 1;
+  const cols = b.length + 1;
+  const d: number[][] = Array.from({ length: rows }, (_, i) => {
+    const row = new Array<number>(cols).fill(0);
+    row[0] = i;
+    return row;
+  });
+  for (let j = 0; j < cols; j++) d[0]![j] = j;
+  for (let i = 1; i < rows; i++) {
+    for (let j = 1; j < cols; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let value = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        value = Math.min(value, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = value;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
