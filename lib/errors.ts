@@ -14,6 +14,8 @@ export const ERROR_CODES = {
   // Duo availability (before the redirect: the tenant's failmode applies)
   ERR_DUO_UNAVAILABLE: { status: 503, title: 'Duo is unavailable' },
   ERR_DUO_TIMEOUT: { status: 503, title: 'Duo did not answer in time' },
+  // Our own misconfiguration found by the health check: always closed, never the tenant's failmode
+  ERR_DUO_CREDENTIALS: { status: 503, title: 'Duo refused this application’s credentials' },
 
   // After the redirect: always denied
   ERR_DUO_CODE_REJECTED: { status: 401, title: 'Duo did not accept this sign-in' },
@@ -32,6 +34,7 @@ export const ERROR_CODES = {
 
   // Gate decisions
   ERR_DUO_MFA_REQUIRED: { status: 401, title: 'Two-factor authentication required' },
+  ERR_DUO_USERNAME_INVALID: { status: 400, title: 'This account cannot use two-factor sign-in' },
   ERR_DUO_UNKNOWN_TENANT: { status: 403, title: 'Your organization is not set up for sign-in' },
   ERR_DUO_CHALLENGE_LIMIT: { status: 429, title: 'Too many sign-in attempts' },
 

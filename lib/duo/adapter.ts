@@ -41,8 +41,26 @@ interface ClientInternals {
     defaults: { httpsAgent?: unknown; timeout?: number };
     interceptors: {
       request: { use(onFulfilled: (config: { signal?: unknown }) => unknown): number };
+      response: {
+        use(
+          onFulfilled: (response: DuoHttpResponse) => unknown,
+          onRejected: (error: unknown) => unknown,
+        ): number;
+      };
     };
   };
+}
+
+/** One Duo call: its abort signal in, Duo's in-band failure code (`stat: FAIL`) out. */
+interface CallContext {
+  readonly signal: AbortSignal;
+  duoFailCode?: number;
+}
+
+/** What the adapter reads from any Duo HTTP response: its body timestamp and Date header (Duo's clock). */
+interface DuoHttpResponse {
+  data?: unknown;
+  headers?: Record<string, unknown> | { get?(name: string): unknown };
 }
 
 /**
@@ -64,8 +82,8 @@ export class DuoAdapter {
   private readonly clients = new Map<string, Client>();
   /** Last measured skew per apiHost, to explain token failures caused by a wrong clock. */
   private readonly skewByHost = new Map<string, number>();
-  /** Carries the abort signal of the current call into the client's axios request. */
-  private readonly callSignal = new AsyncLocalStorage<AbortSignal>();
+  /** Carries the current call's abort signal into the client's axios request, and what Duo answered back out. */
+  private readonly callContext = new AsyncLocalStorage<CallContext>();
 
   constructor(options: DuoAdapterOptions) {
     assertClientVersion();
@@ -83,13 +101,29 @@ export class DuoAdapter {
     });
   }
 
-  /** Checks that Duo answers for these credentials. Throws ERR_DUO_UNAVAILABLE or ERR_DUO_TIMEOUT. */
+  /**
+   * Checks that Duo answers for these credentials. Throws ERR_DUO_UNAVAILABLE or ERR_DUO_TIMEOUT (an outage: the
+   * tenant's failmode applies), ERR_DUO_CREDENTIALS or ERR_DUO_CLOCK_SKEW (our own misconfiguration: never fails open).
+   */
   async healthCheck(credentials: DuoCredentials): Promise<DuoHealth> {
     const client = this.clientFor(credentials);
     const response = await this.call(
       'health check',
       () => client.healthCheck(),
-      (error) => {
+      (error: unknown, context: CallContext) => {
+        const skew = this.skewByHost.get(credentials.apiHost);
+        // A wrong local clock makes Duo refuse our client assertion: say so rather than "Duo is down" (S29).
+        if (skew !== undefined && Math.abs(skew) > JWT_LEEWAY_MS) return this.clockSkewError(skew, error);
+        // Duo answered and refused these credentials (4xxxx, e.g. 40002 invalid_client): a configuration
+        // error, not an outage, so it must never trigger a tenant's fail-open.
+        const failCode = context.duoFailCode;
+        if (failCode !== undefined && failCode >= 40000 && failCode < 50000) {
+          return new DuoMfaError(
+            'ERR_DUO_CREDENTIALS',
+            `Duo refused this application's credentials (${failCode}): check clientId, clientSecret and apiHost in the policy file`,
+            { cause: error, details: { apiHost: credentials.apiHost, duoCode: failCode } },
+          );
+        }
         return new DuoMfaError('ERR_DUO_UNAVAILABLE', `Duo health check failed: ${describe(error)}`, {
           cause: error,
           details: { apiHost: credentials.apiHost },
@@ -97,7 +131,9 @@ export class DuoAdapter {
       },
     );
     const duoTime = Number(response.response?.timestamp) * 1000;
-    const skewMs = Number.isFinite(duoTime) ? this.now() - duoTime : 0;
+    const skewMs = Number.isFinite(duoTime)
+      ? this.now() - duoTime
+      : (this.skewByHost.get(credentials.apiHost) ?? 0);
     this.skewByHost.set(credentials.apiHost, skewMs);
     return { duoTime, skewMs };
   }
@@ -151,7 +187,7 @@ export class DuoAdapter {
     return result;
   }
 
-  /** The last skew measured for this Duo host by a health check (ms, local minus Duo), if any. */
+  /** The last skew measured against this Duo host (ms, local minus Duo), from any response, if any. */
   lastSkewMs(apiHost: string): number | undefined {
     return this.skewByHost.get(apiHost);
   }
@@ -159,6 +195,31 @@ export class DuoAdapter {
   /** Closes the keep-alive sockets. Calls after close() still work but open new sockets. */
   close(): void {
     this.agent.destroy();
+  }
+
+  private clockSkewError(skewMs: number, cause: unknown): DuoMfaError {
+    return new DuoMfaError(
+      'ERR_DUO_CLOCK_SKEW',
+      `Duo refused or could not be trusted because this server's clock differs from Duo's by ${Math.round(
+        skewMs / 1000,
+      )} s (more than the 60 s allowed): fix the clock (NTP)`,
+      { cause, details: { skewMs } },
+    );
+  }
+
+  /** Records Duo's clock from a response: the body's timestamp when there is one, else the Date header. */
+  private observeClock(apiHost: string, response: DuoHttpResponse | undefined): void {
+    const data = response?.data as { timestamp?: unknown; response?: { timestamp?: unknown } } | undefined;
+    const stamp = Number(data?.response?.timestamp ?? data?.timestamp);
+    let duoMs = Number.isFinite(stamp) && stamp > 0 ? stamp * 1000 : NaN;
+    if (Number.isNaN(duoMs)) {
+      const headers = response?.headers as { get?(name: string): unknown; date?: unknown } | undefined;
+      const date = typeof headers?.get === 'function' ? headers.get('date') : headers?.date;
+      duoMs = typeof date === 'string' ? Date.parse(date) : NaN;
+      // The Date header has 1 s resolution; only a clear difference counts.
+      if (!Number.isNaN(duoMs) && Math.abs(this.now() - duoMs) < 2000) duoMs = this.now();
+    }
+    if (!Number.isNaN(duoMs)) this.skewByHost.set(apiHost, this.now() - duoMs);
   }
 
   private clientFor(credentials: DuoCredentials): Client {
@@ -186,10 +247,27 @@ export class DuoAdapter {
     const internals = clientInternals(client);
     internals.axios.defaults.httpsAgent = this.agent;
     internals.axios.interceptors.request.use((config) => {
-      const signal = this.callSignal.getStore();
-      if (signal) config.signal = signal;
+      const context = this.callContext.getStore();
+      if (context) config.signal = context.signal;
       return config;
     });
+    internals.axios.interceptors.response.use(
+      (response) => {
+        this.observeClock(credentials.apiHost, response);
+        const data = response.data as { stat?: unknown; code?: unknown } | undefined;
+        const context = this.callContext.getStore();
+        if (context && data?.stat === 'FAIL' && typeof data.code === 'number')
+          context.duoFailCode = data.code;
+        return response;
+      },
+      (error: unknown) => {
+        this.observeClock(
+          credentials.apiHost,
+          (error as { response?: DuoHttpResponse } | undefined)?.response,
+        );
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
     this.clients.set(key, client);
     return client;
   }
@@ -198,9 +276,10 @@ export class DuoAdapter {
   private async call<T>(
     what: string,
     run: () => Promise<T>,
-    onError: (error: unknown) => DuoMfaError,
+    onError: (error: unknown, context: CallContext) => DuoMfaError,
   ): Promise<T> {
     const controller = new AbortController();
+    const context: CallContext = { signal: controller.signal };
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -213,10 +292,10 @@ export class DuoAdapter {
       }, this.timeoutMs);
     });
     try {
-      return await Promise.race([this.callSignal.run(controller.signal, run), deadline]);
+      return await Promise.race([this.callContext.run(context, run), deadline]);
     } catch (error) {
       if (error instanceof DuoMfaError) throw error;
-      throw onError(error);
+      throw onError(error, context);
     } finally {
       clearTimeout(timer);
     }
@@ -227,14 +306,7 @@ export class DuoAdapter {
     const message = error instanceof Error ? error.message : String(error);
     const skew = this.skewByHost.get(credentials.apiHost);
     const skewed = skew !== undefined && Math.abs(skew) > JWT_LEEWAY_MS;
-    const clockSkew = () =>
-      new DuoMfaError(
-        'ERR_DUO_CLOCK_SKEW',
-        `Duo's answer could not be accepted because this server's clock differs from Duo's by ${Math.round(
-          (skew ?? 0) / 1000,
-        )} s (more than the 60 s allowed): fix the clock (NTP)`,
-        { cause: error, details: { skewMs: skew } },
-      );
+    const clockSkew = () => this.clockSkewError(skew ?? 0, error);
 
     if (message === constants.USERNAME_ERROR) {
       return new DuoMfaError(
@@ -256,7 +328,12 @@ export class DuoAdapter {
     }
     if (message === constants.JWT_DECODE_ERROR || message === constants.MALFORMED_RESPONSE) {
       const joseCode = (inner as { code?: unknown } | undefined)?.code;
-      const timeClaim = joseCode === 'ERR_JWT_EXPIRED' || joseCode === 'ERR_JWT_CLAIM_VALIDATION_FAILED';
+      // Only time claims point at the clock; a wrong iss/aud is a bad token whatever the skew.
+      const claim = (inner as { claim?: unknown } | undefined)?.claim;
+      const timeClaim =
+        joseCode === 'ERR_JWT_EXPIRED' ||
+        (joseCode === 'ERR_JWT_CLAIM_VALIDATION_FAILED' &&
+          (claim === 'iat' || claim === 'nbf' || claim === 'exp'));
       if (timeClaim && skewed) return clockSkew();
       const hint =
         joseCode === 'ERR_JWT_EXPIRED'
@@ -295,7 +372,9 @@ function clientInternals(client: Client): ClientInternals {
   const axios = (client as unknown as Partial<ClientInternals>).axios;
   const ok =
     typeof axios === 'function' || typeof axios === 'object'
-      ? typeof axios?.defaults === 'object' && typeof axios?.interceptors?.request?.use === 'function'
+      ? typeof axios?.defaults === 'object' &&
+        typeof axios?.interceptors?.request?.use === 'function' &&
+        typeof axios?.interceptors?.response?.use === 'function'
       : false;
   if (!ok || !axios) {
     throw new DuoMfaError(
