@@ -88,3 +88,22 @@ export interface PolicyIssue {
   readonly path: string;
   readonly message: string;
 }
+
+/** Advice about a valid policy file (`duo-mfa check`): it loads, but probably does not do what was meant. */
+export interface PolicyWarning {
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * A live policy, as `openPolicy()` returns it: `current()` is always the last good compiled policy (a file that
+ * turns invalid at runtime never replaces it).
+ */
+export interface PolicySource {
+  /** The policy in force now. Cheap: one reference read; call it on every request. */
+  current(): CompiledPolicy;
+  /** Re-reads the file now (e.g. on SIGHUP). Resolves true when a new, different policy was applied. */
+  reload(): Promise<boolean>;
+  /** Stops watching: releases every watcher and timer. Idempotent. */
+  close(): void;
+}

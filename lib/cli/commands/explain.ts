@@ -1,0 +1,86 @@
+// `duo-mfa explain FILE --tenant T --user U [--role R …]`: would this user be asked for Duo, and why.
+
+import { decide, explainDecision } from '../../policy/decide';
+import { EXIT, UsageError, flagOption, listOption, stringOption, type Command } from '../command';
+import { json } from '../io';
+import { describeIssues, readPolicyForCli } from '../policy-file';
+
+/**
+ * `duo-mfa explain FILE --tenant T --user U [--role R ...]` (see its `help` text for every option and the exit codes).
+ *
+ * @example
+ * ```ts
+ * const code = await runCli(['explain', 'duo-mfa.json', '--tenant', 'acme', '--user', 'alice', '--role', 'admin'], processIo());
+ * ```
+ */
+export const explainCommand: Command = {
+  name: 'explain',
+  summary: 'say whether Duo is required for a user, and why',
+  usage: 'duo-mfa explain FILE --tenant T --user U [--role R ...] [--at ISO] [--json]',
+  help: `Prints the decision the middleware would make for this user, e.g.
+  required: yes — role "admin" is in rolesIncluded
+A tenant that is not in FILE is always "required: yes" (the middleware refuses the sign-in). Duo secrets are
+not needed: { "env": "NAME" } secrets are not read.
+
+Options:
+  --tenant T   the user's tenant id, matched exactly (omit it to see what happens to a user without a tenant:
+               defaultTenant applies)
+  --user U     the username (compared case-insensitively after trimming)
+  --role R     one of the user's roles; repeat for several
+  --at ISO     decide at this time instead of now (e.g. 2026-11-25T18:00:00Z), for temporary bypasses
+  --json       print exactly one object: { "required", "reason": { "code", "detail" }, "tenant" }
+  --help       show this help
+
+Exit codes: 0 a decision was made (whatever it is), 1 invalid policy, 2 usage error.`,
+  options: {
+    tenant: { type: 'string' },
+    user: { type: 'string' },
+    role: { type: 'string', multiple: true },
+    at: { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  positionals: ['FILE'],
+
+  run({ values, positionals, io }) {
+    const file = positionals[0]!;
+    const username = stringOption(values, 'user');
+    if (username === undefined || username.trim() === '') throw new UsageError('--user U is required');
+    const at = stringOption(values, 'at');
+    const now = at === undefined ? Date.now() : Date.parse(at);
+    if (Number.isNaN(now)) {
+      throw new UsageError(
+        `--at must be an ISO-8601 date-time, e.g. 2026-11-25T18:00:00Z (got ${JSON.stringify(at)})`,
+      );
+    }
+
+    const result = readPolicyForCli(file, { env: io.env, skipSecrets: true });
+    if (!result.ok) {
+      io.err(describeIssues(result.issues, file));
+      return Promise.resolve(EXIT.failed);
+    }
+    const user = { username, tenant: stringOption(values, 'tenant'), roles: listOption(values, 'role') };
+    const decision = decide(result.policy, user, now);
+
+    if (flagOption(values, 'json')) {
+      io.out(
+        json({
+          required: decision.required,
+          reason: { code: decision.reason.code, detail: decision.reason.detail },
+          tenant: decision.tenant ?? null,
+        }),
+      );
+      return Promise.resolve(EXIT.ok);
+    }
+    io.out(explainDecision(decision));
+    if (decision.tenant !== undefined) {
+      const te = decision.trustedEndpoints;
+      const devices =
+        te.policy === 'off'
+          ? 'off'
+          : `${te.policy} (${te.active ? 'applies to this user' : 'not for this user'})`;
+      const viaDefault = user.tenant === undefined ? ' (defaultTenant)' : '';
+      io.out(`tenant: ${decision.tenant}${viaDefault}; trusted endpoints: ${devices}`);
+    }
+    return Promise.resolve(EXIT.ok);
+  },
+};

@@ -1,0 +1,17 @@
+// The duo-mfa commands, in the order `duo-mfa --help` lists them. A new command: its file, an import and an entry here.
+
+import type { Command } from '../command';
+import { checkCommand } from './check';
+import { emulatorCommand } from './emulator';
+import { explainCommand } from './explain';
+import { healthCommand } from './health';
+
+/**
+ * Every command the dispatcher knows.
+ *
+ * @example
+ * ```ts
+ * COMMANDS.map((command) => command.name); // ['check', 'explain', 'health', 'emulator']
+ * ```
+ */
+export const COMMANDS: readonly Command[] = [checkCommand, explainCommand, healthCommand, emulatorCommand];

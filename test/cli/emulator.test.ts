@@ -1,0 +1,154 @@
+// duo-mfa emulator: starts on --port 0, prints apiHost and credentials, writes the CA, answers health, stops on SIGTERM.
+
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { CLIENT_ID, SECRET, tempDir, tenantDoc } from '../policy/helpers';
+import { runCli, startCli, writeJson } from './helpers';
+
+interface Running {
+  child: ChildProcessWithoutNullStreams;
+  banner: string;
+  output: () => string;
+  stderr: () => string;
+}
+
+/** Starts `duo-mfa emulator …` and resolves once it printed its banner (bounded wait). */
+function startEmulator(args: string[], env: Record<string, string> = {}): Promise<Running> {
+  const child = startCli(['emulator', ...args], env);
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  let started = false;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the emulator did not start within 20 s; stderr: ${stderr}`));
+    }, 20_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      if (!started) reject(new Error(`the emulator exited with ${code} before starting; stderr: ${stderr}`));
+    });
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (!started && stdout.includes('Press Ctrl+C to stop.')) {
+        started = true;
+        clearTimeout(timer);
+        resolve({ child, banner: stdout, output: () => stdout, stderr: () => stderr });
+      }
+    });
+  });
+}
+
+/** Sends SIGTERM and resolves with the exit code (bounded wait). */
+function stop(running: Running): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      running.child.kill('SIGKILL');
+      reject(new Error('the emulator did not stop within 10 s of SIGTERM'));
+    }, 10_000);
+    running.child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+    running.child.kill('SIGTERM');
+  });
+}
+
+const field = (banner: string, name: string) => new RegExp(`\\n\\s+${name}:\\s+(\\S+)`).exec(banner)?.[1];
+
+describe('duo-mfa emulator', () => {
+  const tmp = tempDir('duo-mfa-emulator-');
+  after(() => tmp.cleanup());
+
+  describe('when started without a policy on --port 0', () => {
+    it('prints the actual apiHost and a demo application, writes the CA, answers health, and exits 0 on SIGTERM', async () => {
+      const caOut = tmp.path('demo/ca.pem');
+      const running = await startEmulator(['--port', '0', '--ca-out', caOut, '--mode', 'auto']);
+      try {
+        const apiHost = field(running.banner, 'apiHost')!;
+        const clientId = field(running.banner, 'clientId')!;
+        const clientSecret = field(running.banner, 'clientSecret')!;
+        assert.match(apiHost, /^127\.0\.0\.1:\d+$/);
+        assert.notEqual(apiHost, '127.0.0.1:0');
+        assert.match(running.banner, new RegExp(`\\n  url: +https://${apiHost.replace(/\./g, '\\.')}\\n`));
+        assert.match(
+          running.banner,
+          new RegExp(`\\n  CA: +${caOut.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\n`),
+        );
+        assert.match(running.banner, /\n {2}mode: +auto\n/);
+        assert.match(clientId, /^DI[A-Z0-9]{18}$/);
+        assert.equal(clientSecret.length, 40);
+        assert.ok(existsSync(caOut));
+        assert.match(readFileSync(caOut, 'utf8'), /^-----BEGIN CERTIFICATE-----/);
+
+        const policy = writeJson(tmp.path('demo.json'), {
+          tenants: { demo: tenantDoc({ duo: { clientId, clientSecret: { env: 'DEMO_SECRET' }, apiHost } }) },
+        });
+        const health = await runCli(['health', policy, '--ca', caOut], { DEMO_SECRET: clientSecret });
+        assert.equal(health.code, 0, health.stdout + health.stderr);
+        assert.match(health.stdout, /\ndemo +OK +/);
+      } finally {
+        const code = await stop(running);
+        assert.equal(code, 0);
+        assert.match(running.output(), /Duo emulator stopped \(SIGTERM\)\.\n$/);
+        assert.equal(running.stderr(), '');
+      }
+    });
+  });
+
+  describe('when started with --policy', () => {
+    it('accepts every tenant’s credentials and never prints their secrets', async () => {
+      const otherId = 'DIZYXWVUTSRQPONMLKJI';
+      const otherSecret = 'globex-secret-from-env-0123456789abcdefg';
+      const policy = writeJson(tmp.path('tenants.json'), {
+        tenants: {
+          acme: tenantDoc({ duo: { clientId: CLIENT_ID, clientSecret: SECRET, apiHost: '127.0.0.1:8443' } }),
+          globex: tenantDoc({
+            duo: { clientId: otherId, clientSecret: { env: 'GLOBEX_SECRET' }, apiHost: '127.0.0.1:8443' },
+          }),
+        },
+      });
+      const caOut = tmp.path('policy-ca.pem');
+      const running = await startEmulator(['--port', '0', '--policy', policy, '--ca-out', caOut], {
+        GLOBEX_SECRET: otherSecret,
+      });
+      try {
+        const apiHost = field(running.banner, 'apiHost')!;
+        assert.match(running.banner, new RegExp(`\\n    acme: ${CLIENT_ID}`));
+        assert.match(running.banner, new RegExp(`\\n    globex: ${otherId}`));
+        assert.ok(
+          !running.banner.includes(SECRET) && !running.banner.includes(otherSecret),
+          'a secret was printed',
+        );
+
+        const pointed = writeJson(tmp.path('pointed.json'), {
+          tenants: {
+            acme: tenantDoc({ duo: { clientId: CLIENT_ID, clientSecret: SECRET, apiHost } }),
+            globex: tenantDoc({ duo: { clientId: otherId, clientSecret: otherSecret, apiHost } }),
+          },
+        });
+        const health = await runCli(['health', pointed, '--ca', caOut]);
+        assert.equal(health.code, 0, health.stdout + health.stderr);
+      } finally {
+        assert.equal(await stop(running), 0);
+      }
+    });
+
+    it('exits 1 without starting when the policy is invalid', async () => {
+      const policy = writeJson(tmp.path('invalid.json'), { tenants: {} });
+      const result = await runCli([
+        'emulator',
+        '--port',
+        '0',
+        '--policy',
+        policy,
+        '--ca-out',
+        tmp.path('x.pem'),
+      ]);
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /tenants: must list at least one tenant/);
+      assert.ok(!existsSync(tmp.path('x.pem')));
+    });
+  });
+});

@@ -1,0 +1,154 @@
+// duo-mfa explain FILE --tenant T --user U: the decision and its reason, as text and as one JSON object.
+
+import assert from 'node:assert/strict';
+import { designPolicy, tempDir } from '../policy/helpers';
+import { runCli, writeJson } from './helpers';
+
+describe('duo-mfa explain', () => {
+  const tmp = tempDir('duo-mfa-explain-');
+  // The DESIGN.md policy reads its secret from ACME_DUO_CLIENT_SECRET, which these runs never set: explain
+  // does not need secrets.
+  const file = writeJson(tmp.path('policy.json'), designPolicy());
+  after(() => tmp.cleanup());
+
+  describe('when Duo is required', () => {
+    it('prints "required: yes — …" with the reason, and exits 0', async () => {
+      const result = await runCli([
+        'explain',
+        file,
+        '--tenant',
+        'acme',
+        '--user',
+        'alice',
+        '--role',
+        'viewer',
+        '--role',
+        'Admin',
+      ]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(
+        result.stdout,
+        'required: yes — role "admin" is in rolesIncluded\n' +
+          'tenant: acme; trusted endpoints: monitor (not for this user)\n',
+      );
+    });
+
+    it('prints exactly one object { required, reason: { code, detail }, tenant } with --json', async () => {
+      const result = await runCli(['explain', file, '--tenant', 'acme', '--user', 'DANA', '--json']);
+      assert.equal(result.code, 0);
+      assert.deepEqual(JSON.parse(result.stdout), {
+        required: true,
+        reason: { code: 'staff_included', detail: '"dana" is in staffIncluded' },
+        tenant: 'acme',
+      });
+    });
+  });
+
+  describe('when Duo is not required', () => {
+    it('prints "required: no — …"', async () => {
+      const result = await runCli([
+        'explain',
+        file,
+        '--tenant',
+        'acme',
+        '--user',
+        'kiosk-1',
+        '--role',
+        'admin',
+      ]);
+      assert.equal(result.code, 0);
+      assert.equal(result.stdout.split('\n')[0], 'required: no — "kiosk-1" is in staffExcluded');
+    });
+
+    it('uses --at to decide at another time (a bypass before and after its end)', async () => {
+      const before = await runCli([
+        'explain',
+        file,
+        '--tenant',
+        'acme',
+        '--user',
+        'frank',
+        '--role',
+        'admin',
+        '--at',
+        '2026-11-25T17:59:59Z',
+        '--json',
+      ]);
+      const after = await runCli([
+        'explain',
+        file,
+        '--tenant',
+        'acme',
+        '--user',
+        'frank',
+        '--role',
+        'admin',
+        '--at',
+        '2026-11-25T18:00:00Z',
+        '--json',
+      ]);
+      assert.deepEqual(JSON.parse(before.stdout), {
+        required: false,
+        reason: {
+          code: 'temporary_bypass',
+          detail:
+            '"frank" has a temporary bypass until 2026-11-25T18:00:00.000Z (new phone, re-activation pending)',
+        },
+        tenant: 'acme',
+      });
+      assert.equal(JSON.parse(after.stdout).reason.code, 'role_included');
+    });
+
+    it('applies defaultTenant when --tenant is left out', async () => {
+      const result = await runCli(['explain', file, '--user', 'erin']);
+      assert.equal(result.code, 0);
+      assert.equal(
+        result.stdout,
+        'required: no — "erin" is not in staffIncluded and has no roles\n' +
+          'tenant: acme (defaultTenant); trusted endpoints: monitor (applies to this user)\n',
+      );
+    });
+  });
+
+  describe('when the tenant is not in the policy', () => {
+    it('S7 answers required: true with unknown_tenant and tenant null, exit 0', async () => {
+      const result = await runCli(['explain', file, '--tenant', 'initech', '--user', 'kiosk-1', '--json']);
+      assert.equal(result.code, 0);
+      assert.deepEqual(JSON.parse(result.stdout), {
+        required: true,
+        reason: { code: 'unknown_tenant', detail: 'tenant "initech" is not in the policy' },
+        tenant: null,
+      });
+    });
+
+    it('S7 says the sign-in is refused in text', async () => {
+      const result = await runCli(['explain', file, '--tenant', 'ACME', '--user', 'alice']);
+      assert.equal(
+        result.stdout,
+        'required: yes — tenant "ACME" is not in the policy (sign-in is refused)\n',
+      );
+    });
+  });
+
+  describe('when the input is wrong', () => {
+    it('exits 2 without --user', async () => {
+      const result = await runCli(['explain', file, '--tenant', 'acme']);
+      assert.equal(result.code, 2);
+      assert.match(result.stderr, /^duo-mfa explain: --user U is required\n/);
+    });
+
+    it('exits 2 for an --at that is not a date', async () => {
+      const result = await runCli(['explain', file, '--user', 'a', '--at', 'tomorrow']);
+      assert.equal(result.code, 2);
+      assert.match(result.stderr, /--at must be an ISO-8601 date-time/);
+    });
+
+    it('exits 1 for an invalid policy, listing its problems', async () => {
+      const bad = writeJson(tmp.path('bad.json'), { tenants: { acme: { mfa: { enabled: true } } } });
+      const result = await runCli(['explain', bad, '--user', 'alice', '--json']);
+      assert.equal(result.code, 1);
+      assert.equal(result.stdout, '');
+      assert.match(result.stderr, /tenants\.acme\.duo: is required \(a JSON object\)/);
+    });
+  });
+});
