@@ -1,0 +1,135 @@
+// Every page the middleware renders: helmet's headers, no-store, no-referrer and a strict CSP (S32); all text escaped.
+
+import { createHash } from 'node:crypto';
+import type { Request, Response } from 'express';
+import helmet from 'helmet';
+import { type DuoMfaError, ERROR_CODES } from '../errors';
+import { WHAT_TO_DO } from './messages';
+
+const STYLE = `
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:#f4f5f7;color:#1d2330;margin:0}
+main{max-width:34rem;margin:10vh auto;background:#fff;border-radius:8px;padding:2rem 2.25rem;box-shadow:0 1px 4px rgba(0,0,0,.12)}
+h1{font-size:1.35rem;margin:0 0 .75rem}
+p{line-height:1.5}
+.code{color:#5a6275;font-size:.85rem;font-family:ui-monospace,monospace}
+.actions a{display:inline-block;margin-top:1rem;padding:.55rem 1.1rem;background:#1a6ed8;color:#fff;border-radius:4px;text-decoration:none}
+`.trim();
+
+const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`;
+
+const secureHeaders = helmet({
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      'default-src': ["'none'"],
+      'style-src': [STYLE_HASH],
+      'img-src': ["'self'"],
+      'base-uri': ["'none'"],
+      'form-action': ["'self'"],
+      'frame-ancestors': ["'none'"],
+    },
+  },
+  referrerPolicy: { policy: 'no-referrer' },
+});
+
+/** Applies the headers every middleware response carries, HTML or JSON. */
+export function applySecurityHeaders(req: Request, res: Response): void {
+  secureHeaders(req, res, () => undefined);
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Pragma', 'no-cache');
+}
+
+/** Escapes text for HTML element content and double-quoted attributes. */
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"'`=]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+interface PageContent {
+  readonly title: string;
+  readonly paragraphs: readonly string[];
+  readonly code?: string;
+  readonly action?: { readonly href: string; readonly label: string };
+  /** Seconds-0 refresh to a same-origin URL (the SameSite=Strict bounce). */
+  readonly refreshTo?: string;
+}
+
+function renderPage(content: PageContent): string {
+  const refresh = content.refreshTo
+    ? `<meta http-equiv="refresh" content="0;url=${escapeHtml(content.refreshTo)}">`
+    : '';
+  const paragraphs = content.paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('');
+  const code = content.code ? `<p class="code">Error code: ${escapeHtml(content.code)}</p>` : '';
+  const action = content.action
+    ? `<p class="actions"><a href="${escapeHtml(content.action.href)}">${escapeHtml(content.action.label)}</a></p>`
+    : '';
+  return (
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">` +
+    `<meta name="referrer" content="no-referrer">${refresh}<title>${escapeHtml(content.title)}</title><style>${STYLE}</style></head>` +
+    `<body><main><h1>${escapeHtml(content.title)}</h1>${paragraphs}${code}${action}</main></body></html>`
+  );
+}
+
+/** True when the client wants a page rather than JSON (browsers navigating). */
+export function wantsHtml(req: Request): boolean {
+  if (req.headers['x-requested-with'] === 'XMLHttpRequest') return false;
+  return req.accepts(['json', 'html']) === 'html';
+}
+
+/**
+ * Answers an error: an HTML page for browsers, `{ error, code, message }` JSON for API clients.
+ * `explanation` adds plain words (e.g. Duo's deny reason); nothing user-supplied is reflected unescaped.
+ */
+export function sendError(
+  req: Request,
+  res: Response,
+  error: DuoMfaError,
+  options: { explanation?: string; retryHref: string; status?: number },
+): void {
+  const status = options.status ?? error.status;
+  const meta = ERROR_CODES[error.code];
+  applySecurityHeaders(req, res);
+  res.status(status);
+  if (status === 503) res.setHeader('Retry-After', '30');
+  if (!wantsHtml(req)) {
+    res.json({ error: jsonErrorName(error.code), code: error.code, message: meta.title });
+    return;
+  }
+  const paragraphs = [options.explanation, WHAT_TO_DO[error.code]].filter((p): p is string => Boolean(p));
+  res.type('html').send(
+    renderPage({
+      title: meta.title,
+      paragraphs,
+      code: error.code,
+      action: { href: options.retryHref, label: 'Back to sign-in' },
+    }),
+  );
+}
+
+/** The 401 for API clients while MFA is required: where a browser should go to start it. */
+export function sendMfaRequired(req: Request, res: Response, location: string): void {
+  applySecurityHeaders(req, res);
+  res.status(401).json({ error: 'mfa_required', location });
+}
+
+/**
+ * The SameSite=Strict bounce (S33): Duo's cross-site redirect arrives without the session cookie, so this page
+ * repeats the request from our own origin, where the browser sends the cookie. It consumes nothing.
+ */
+export function sendBounce(req: Request, res: Response, sameOriginUrl: string): void {
+  applySecurityHeaders(req, res);
+  res
+    .status(200)
+    .type('html')
+    .send(
+      renderPage({
+        title: 'Finishing sign-in…',
+        paragraphs: ['One moment while we finish signing you in.'],
+        action: { href: sameOriginUrl, label: 'Continue' },
+        refreshTo: sameOriginUrl,
+      }),
+    );
+}
+
+function jsonErrorName(code: string): string {
+  return code.replace(/^ERR_(DUO_)?/, '').toLowerCase();
+}

@@ -1,0 +1,104 @@
+// Session discipline: the duoMfa data kept in req.session, id rotation that keeps the host's data, awaited saves.
+
+import type { Request } from 'express';
+import type { TrustStatus } from '../duo/result';
+
+/** A login in progress, as the session remembers it. The state itself is never stored: only its hash (the key). */
+export interface PendingRef {
+  readonly tenant: string;
+  readonly username: string;
+  readonly startedAt: number;
+  readonly returnTo: string;
+}
+
+/** The verification written after a successful Duo callback (or a fail-open pass). */
+export interface Verification {
+  /** Canonical username the verification is bound to. */
+  readonly username: string;
+  /** Tenant the verification is bound to. */
+  readonly tenant: string;
+  /** Epoch ms: maxAge is enforced from this stored time, not by cookie expiry (S9). */
+  readonly at: number;
+  readonly via: 'duo' | 'failopen';
+  readonly factor?: string;
+  readonly txid?: string;
+  readonly device?: {
+    readonly trusted: TrustStatus;
+    readonly os?: string;
+    readonly browser?: string;
+    readonly hostname?: string;
+    readonly epkey?: string;
+  };
+}
+
+/** What express-duo-mfa keeps under `req.session.duoMfa`. */
+export interface DuoMfaSessionData {
+  /** Logins in progress, keyed by the SHA-256 of their state (one per tab, at most a few). */
+  pending?: Record<string, PendingRef>;
+  verified?: Verification;
+  /** Recently completed states (hashes) and where they landed: a repeated callback lands there again (S18). */
+  consumed?: Array<{ id: string; returnTo: string }>;
+}
+
+/** The parts of an express-session Session the middleware uses. */
+export interface SessionLike {
+  duoMfa?: DuoMfaSessionData;
+  regenerate(callback: (err?: unknown) => void): void;
+  save(callback: (err?: unknown) => void): void;
+  [key: string]: unknown;
+}
+
+export const MAX_PENDING_PER_SESSION = 5;
+export const MAX_CONSUMED_PER_SESSION = 5;
+
+/** The request's session, or undefined when no session middleware ran (or its store is disconnected). */
+export function sessionOf(req: Request): SessionLike | undefined {
+  const session = (req as { session?: unknown }).session;
+  if (typeof session !== 'object' || session === null) return undefined;
+  const s = session as Partial<SessionLike>;
+  return typeof s.regenerate === 'function' && typeof s.save === 'function'
+    ? (session as SessionLike)
+    : undefined;
+}
+
+/** True when something sits at req.session that is not an express-session Session (e.g. cookie-session). */
+export function hasForeignSession(req: Request): boolean {
+  const session = (req as { session?: unknown }).session;
+  return typeof session === 'object' && session !== null && sessionOf(req) === undefined;
+}
+
+/** The duoMfa data of a session, read-only view (never creates it). */
+export function mfaData(session: SessionLike): Readonly<DuoMfaSessionData> {
+  const data = session.duoMfa;
+  return typeof data === 'object' && data !== null ? data : {};
+}
+
+/**
+ * Gives the session a new id (the old store entry is destroyed), copies the host app's data across, applies
+ * `update` to the new session and saves it — resolving only once the store has it (S1, S2).
+ */
+export async function rotateSession(req: Request, update: (session: SessionLike) => void): Promise<void> {
+  const old = sessionOf(req);
+  if (!old) throw new Error('no session');
+  const kept: Record<string, unknown> = {};
+  for (const key of Object.keys(old)) if (key !== 'cookie') kept[key] = old[key];
+  await new Promise<void>((resolve, reject) =>
+    old.regenerate((err) => (err ? reject(toError(err)) : resolve())),
+  );
+  const fresh = sessionOf(req);
+  if (!fresh) throw new Error('session lost during regenerate');
+  Object.assign(fresh, kept);
+  update(fresh);
+  await saveSession(fresh);
+}
+
+/** Saves now and waits for the store. */
+export function saveSession(session: SessionLike): Promise<void> {
+  return new Promise<void>((resolve, reject) =>
+    session.save((err) => (err ? reject(toError(err)) : resolve())),
+  );
+}
+
+function toError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}

@@ -1,0 +1,75 @@
+// What the middleware keeps outside the session: pending logins, challenge counts and device insight.
+
+import type { TrustStatus } from '../duo/result';
+
+/**
+ * The subset of an ioredis client express-duo-mfa uses. Pass your `new Redis(...)` as the `redis` option;
+ * configure it to fail fast when Redis is down (see the README: `enableOfflineQueue: false`, `commandTimeout`).
+ */
+export interface RedisLike {
+  set(key: string, value: string, mode: 'PX', ttlMs: number): Promise<unknown>;
+  getdel(key: string): Promise<string | null>;
+  del(...keys: string[]): Promise<number>;
+  eval(script: string, numberOfKeys: number, ...args: Array<string | number>): Promise<unknown>;
+  xadd(key: string, ...args: Array<string | number>): Promise<unknown>;
+  xrevrange(
+    key: string,
+    end: string,
+    start: string,
+    count: 'COUNT',
+    n: number,
+  ): Promise<Array<[string, string[]]>>;
+}
+
+/** A login that went to Duo and has not come back yet. Never holds the state itself, only its hash as key. */
+export interface PendingRecord {
+  /** Canonical host username (trimmed, lower-cased). */
+  readonly username: string;
+  /** The username sent to Duo as duo_uname, compared on return. */
+  readonly duoUsername: string;
+  readonly tenant: string;
+  /** The Duo application that started it: the code must be exchanged with the same one (S24). */
+  readonly clientId: string;
+  /** Safe same-origin path to land on afterwards. */
+  readonly returnTo: string;
+  /** Epoch ms. */
+  readonly startedAt: number;
+  /** True for a step-up started by requireRecentMfa(). */
+  readonly stepUp: boolean;
+}
+
+/** One MFA outcome as recorded for device insight. */
+export interface DeviceRecord {
+  readonly at: number;
+  readonly tenant: string;
+  readonly username: string;
+  /** allowed | denied | blocked (by the tenant's trusted-endpoint policy). */
+  readonly outcome: 'allowed' | 'denied' | 'blocked';
+  readonly trusted: TrustStatus;
+  /** Why: Duo's reason, or the policy step that blocked. */
+  readonly reason: string;
+  readonly factor?: string;
+  readonly epkey?: string;
+  readonly hostname?: string;
+  readonly ip?: string;
+  readonly os?: string;
+  readonly osVersion?: string;
+  readonly browser?: string;
+  readonly browserVersion?: string;
+  /** Whether the tenant's policy applied to this user (in scope of activation). */
+  readonly policyActive: boolean;
+  readonly policy: 'off' | 'monitor' | 'block';
+}
+
+/** Storage the middleware needs; a memory implementation serves one instance, Redis serves many. */
+export interface MfaStore {
+  putPending(id: string, record: PendingRecord, ttlMs: number): Promise<void>;
+  /** Returns and removes the record in one atomic step, or undefined when absent or already taken. */
+  takePending(id: string): Promise<PendingRecord | undefined>;
+  deletePending(id: string): Promise<void>;
+  /** Counts one more challenge in the window that started with the first; returns the count. */
+  hitChallenge(key: string, windowMs: number): Promise<number>;
+  recordDevice(record: DeviceRecord): Promise<void>;
+  /** Newest first. */
+  deviceRecords(tenant: string, limit: number): Promise<DeviceRecord[]>;
+}

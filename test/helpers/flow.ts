@@ -1,0 +1,65 @@
+// Drives a browser-like login through the middleware and the emulator with supertest agents.
+
+import assert from 'node:assert/strict';
+import type { Express } from 'express';
+import request from 'supertest';
+import type TestAgent from 'supertest/lib/agent';
+import { followAuthorize } from './duo';
+
+export type Agent = TestAgent;
+
+export interface LoginUser {
+  username: string;
+  tenant?: string;
+  roles?: string[];
+}
+
+export function agentFor(app: Express): Agent {
+  return request.agent(app);
+}
+
+/** The host app's password login: sets req.session.user. */
+export async function login(agent: Agent, user: LoginUser): Promise<void> {
+  await agent
+    .post('/login')
+    .type('form')
+    .send({
+      username: user.username,
+      ...(user.tenant ? { tenant: user.tenant } : {}),
+      roles: (user.roles ?? []).join(','),
+    })
+    .expect(204);
+}
+
+/** A page navigation that must be sent to Duo: returns the authorize URL. */
+export async function beginMfa(agent: Agent, path = '/private'): Promise<URL> {
+  const res = await agent.get(path).set('Accept', 'text/html');
+  assert.equal(
+    res.status,
+    303,
+    `expected a redirect to Duo for ${path}, got ${res.status}: ${res.text.slice(0, 300)}`,
+  );
+  const location = new URL(res.headers.location!);
+  assert.equal(location.pathname, '/oauth/v1/authorize');
+  return location;
+}
+
+/** Duo (the emulator in auto mode) answers the authorize URL: returns the callback path+query on our app. */
+export async function duoAnswers(
+  emulator: Parameters<typeof followAuthorize>[0],
+  authUrl: URL,
+): Promise<string> {
+  const callback = await followAuthorize(emulator, authUrl.toString());
+  return callback.pathname + callback.search;
+}
+
+/** Password login done; navigates to `path`, goes through Duo, returns the callback response. */
+export async function completeMfa(
+  agent: Agent,
+  emulator: Parameters<typeof followAuthorize>[0],
+  path = '/private',
+): Promise<request.Response> {
+  const authUrl = await beginMfa(agent, path);
+  const callback = await duoAnswers(emulator, authUrl);
+  return agent.get(callback).set('Accept', 'text/html');
+}

@@ -1,0 +1,209 @@
+// The middleware with a real Redis: connect-redis + ioredis sessions, pending logins taken with GETDEL, two app
+// instances sharing one Redis.
+
+import assert from 'node:assert/strict';
+import type { Redis } from 'ioredis';
+import request from 'supertest';
+import { startDuoEmulator } from '../../lib/emulator/index';
+import {
+  ALL_APPS,
+  createTestApp,
+  eventsOf,
+  sessionCookie,
+  sessionIdOf,
+  testPolicy,
+  type TestApp,
+} from '../helpers/app';
+import { agentFor, beginMfa, completeMfa, duoAnswers, login } from '../helpers/flow';
+import { deleteKeys, redisOrSkip, uniquePrefix } from '../helpers/redis';
+
+type Emulator = Awaited<ReturnType<typeof startDuoEmulator>>;
+
+describe('duoMfa middleware with Redis (connect-redis + ioredis)', function () {
+  let emulator: Emulator;
+  let redis: Redis;
+  let prefix: string;
+  const apps: TestApp[] = [];
+
+  before(async function () {
+    redis = await redisOrSkip(this);
+    emulator = await startDuoEmulator({ applications: ALL_APPS, mode: 'auto' });
+  });
+  after(async () => {
+    await emulator?.close();
+    if (redis) {
+      await deleteKeys(redis, `test-sess-${process.pid}:*`);
+      redis.disconnect();
+    }
+  });
+  beforeEach(() => {
+    emulator?.setFault(null);
+    prefix = uniquePrefix('mw');
+  });
+  afterEach(async () => {
+    for (const app of apps.splice(0)) app.close();
+    if (redis) await deleteKeys(redis, `${prefix}*`);
+  });
+
+  function instance(policy?: Record<string, unknown>): TestApp {
+    const t = createTestApp({
+      emulator,
+      redis,
+      sessionRedis: redis,
+      ...(policy ? { policy } : {}),
+      options: { redisPrefix: prefix },
+    });
+    apps.push(t);
+    return t;
+  }
+
+  it('completes a login and keeps the pending login in Redis only until the callback takes it', async () => {
+    const t = instance();
+    const agent = agentFor(t.app);
+    await login(agent, { username: 'alice', roles: ['admin'] });
+    const authUrl = await beginMfa(agent);
+    assert.equal((await redis.keys(`${prefix}pending:*`)).length, 1, 'one pending login stored');
+    const callback = await agent.get(await duoAnswers(emulator, authUrl)).expect(303);
+    assert.equal(callback.headers.location, '/private');
+    assert.equal((await redis.keys(`${prefix}pending:*`)).length, 0, 'the pending login was taken');
+    await agent.get('/api/data').expect(200);
+    const stored = await redis.get(`${prefix}pending:x`);
+    assert.equal(stored, null);
+  });
+
+  it('S1 MFA start rotates the session id, keeps host data, and the old id is gone from the store', async () => {
+    const t = instance();
+    const login1 = await request(t.app)
+      .post('/login')
+      .type('form')
+      .send({ username: 'alice', roles: 'admin' })
+      .expect(204);
+    const before = sessionCookie(login1.headers['set-cookie'])!;
+    const start = await request(t.app)
+      .get('/private')
+      .set('Accept', 'text/html')
+      .set('Cookie', `connect.sid=${before}`)
+      .expect(303);
+    const after = sessionCookie(start.headers['set-cookie'])!;
+    assert.ok(after && after !== before, 'a new session cookie was issued');
+    assert.equal(
+      await redis.exists(`test-sess-${process.pid}:${sessionIdOf(before)}`),
+      0,
+      'old session entry destroyed',
+    );
+    const fresh = JSON.parse((await redis.get(`test-sess-${process.pid}:${sessionIdOf(after)}`))!);
+    assert.deepEqual(fresh.cart, ['host-data-kept']);
+    assert.equal(fresh.user.username, 'alice');
+    assert.equal(Object.keys(fresh.duoMfa.pending).length, 1);
+  });
+
+  it('S2 MFA success rotates the session id again and the pre-MFA cookie gives no access', async () => {
+    const t = instance();
+    const agent = agentFor(t.app);
+    await login(agent, { username: 'alice', roles: ['admin'] });
+    const authUrl = await beginMfa(agent);
+    const pendingCookie = agent.jar.getCookie('connect.sid', {
+      path: '/',
+      domain: '127.0.0.1',
+      secure: false,
+      script: false,
+    })!.value;
+    const done = await agent.get(await duoAnswers(emulator, authUrl)).expect(303);
+    const verifiedCookie = sessionCookie(done.headers['set-cookie'])!;
+    assert.ok(verifiedCookie && verifiedCookie !== pendingCookie);
+    assert.equal(await redis.exists(`test-sess-${process.pid}:${sessionIdOf(pendingCookie)}`), 0);
+    const replay = await request(t.app)
+      .get('/api/data')
+      .set('Cookie', `connect.sid=${pendingCookie}`)
+      .expect(401);
+    assert.deepEqual(replay.body, { error: 'login_required' });
+    await request(t.app).get('/api/data').set('Cookie', `connect.sid=${verifiedCookie}`).expect(200);
+  });
+
+  it('S37 starts on instance A and completes on instance B sharing Redis', async () => {
+    const a = instance();
+    const b = instance();
+    const agentA = agentFor(a.app);
+    await login(agentA, { username: 'dana' });
+    const authUrl = await beginMfa(agentA);
+    const cookie = agentA.jar.getCookie('connect.sid', {
+      path: '/',
+      domain: '127.0.0.1',
+      secure: false,
+      script: false,
+    })!.value;
+    const done = await request(b.app)
+      .get(await duoAnswers(emulator, authUrl))
+      .set('Cookie', `connect.sid=${cookie}`)
+      .expect(303);
+    const verified = sessionCookie(done.headers['set-cookie'])!;
+    await request(a.app).get('/api/data').set('Cookie', `connect.sid=${verified}`).expect(200);
+    assert.equal(eventsOf(b.events, 'mfa.succeeded').length, 1);
+  });
+
+  it('S14 two concurrent callbacks with the same state on two instances exchange the code exactly once', async () => {
+    const a = instance();
+    const b = instance();
+    const agentA = agentFor(a.app);
+    await login(agentA, { username: 'alice', roles: ['admin'] });
+    const authUrl = await beginMfa(agentA);
+    const cookie = agentA.jar.getCookie('connect.sid', {
+      path: '/',
+      domain: '127.0.0.1',
+      secure: false,
+      script: false,
+    })!.value;
+    const callback = await duoAnswers(emulator, authUrl);
+    const tokensBefore = emulator.calls.token;
+    const results = await Promise.all([
+      request(a.app).get(callback).set('Cookie', `connect.sid=${cookie}`).set('Accept', 'text/html'),
+      request(b.app).get(callback).set('Cookie', `connect.sid=${cookie}`).set('Accept', 'text/html'),
+      request(a.app).get(callback).set('Cookie', `connect.sid=${cookie}`).set('Accept', 'text/html'),
+    ]);
+    assert.equal(emulator.calls.token - tokensBefore, 1, 'exactly one token exchange');
+    const succeeded = [...eventsOf(a.events, 'mfa.succeeded'), ...eventsOf(b.events, 'mfa.succeeded')];
+    assert.equal(succeeded.length, 1);
+    for (const res of results) assert.ok([303, 400].includes(res.status), `unexpected ${res.status}`);
+  });
+
+  it('S41 counts Duo challenges in Redis across instances and answers 429 beyond the limit', async () => {
+    const policy = testPolicy(emulator.apiHost);
+    policy.tenants.acme.challengeLimit = 2;
+    const a = instance(policy);
+    const b = instance(policy);
+    const agentA = agentFor(a.app);
+    await login(agentA, { username: 'alice', roles: ['admin'] });
+    await beginMfa(agentA);
+    const cookie = agentA.jar.getCookie('connect.sid', {
+      path: '/',
+      domain: '127.0.0.1',
+      secure: false,
+      script: false,
+    })!.value;
+    const second = await request(b.app)
+      .get('/private')
+      .set('Accept', 'text/html')
+      .set('Cookie', `connect.sid=${cookie}`);
+    assert.equal(second.status, 303);
+    const third = await request(a.app)
+      .get('/private')
+      .set('Accept', 'text/html')
+      .set('Cookie', `connect.sid=${sessionCookie(second.headers['set-cookie'])}`);
+    assert.equal(third.status, 429);
+    assert.match(third.text, /ERR_DUO_CHALLENGE_LIMIT/);
+    assert.equal(eventsOf(a.events, 'mfa.denied')[0]?.reason, 'challenge_limit');
+  });
+
+  it('completes the whole flow through completeMfa with a Redis-backed device insight record', async () => {
+    emulator.setUser('erin', { device: { platform: 'iOS', trusted: 'trusted' } });
+    const t = instance();
+    const agent = agentFor(t.app);
+    await login(agent, { username: 'erin', roles: ['admin'] });
+    const res = await completeMfa(agent, emulator);
+    assert.equal(res.status, 303);
+    const devices = await t.mfa.deviceInsight('acme');
+    assert.equal(devices.length, 1);
+    assert.equal(devices[0]?.trusted, 'trusted');
+    assert.deepEqual(devices[0]?.users, ['erin']);
+  });
+});
