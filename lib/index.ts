@@ -11,6 +11,7 @@ export { DuoMfaError, isDuoMfaError, ERROR_CODES, type DuoMfaErrorCode } from '.
 export type { AccessDevice, DuoAuthResult, TrustStatus } from './duo/result';
 export { judgeDevice, type DeviceJudgement } from './devices/trust';
 export { summarizeDevices, type DeviceSummary } from './devices/insight';
+export { readDeviceInsight, type ReadDeviceInsightOptions } from './devices/read';
 export type { RedisLike, DeviceRecord } from './stores/types';
 export { decide, explainDecision } from './policy/decide';
 export { compilePolicy, validatePolicy, type CompileOptions, type PolicyValidation } from './policy/compile';

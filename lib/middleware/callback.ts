@@ -6,6 +6,7 @@ import type { Request, Response } from 'express';
 import { DuoMfaError, isDuoMfaError } from '../errors';
 import { judgeDevice } from '../devices/trust';
 import type { DuoAuthResult } from '../duo/result';
+import type { Decision } from '../policy/types';
 import type { DeviceRecord, PendingRecord } from '../stores/types';
 import { PENDING_TTL_MS, singleParam, stateId, type MfaEngine } from './engine';
 import { errorSummary } from './events';
@@ -157,14 +158,14 @@ export async function handleCallback(engine: MfaEngine, req: Request, res: Respo
       );
     }
 
+    const decision = engine.decideFor(user);
     let result: DuoAuthResult;
     try {
       result = await engine.adapter.exchange(tenant.duo, query.code!, record.duoUsername);
     } catch (error) {
-      return exchangeFailed(engine, req, res, who, record, error);
+      return exchangeFailed(engine, req, res, who, record, decision.trustedEndpoints, error);
     }
 
-    const decision = engine.decideFor(user);
     const judgement = judgeDevice(decision.trustedEndpoints, result.device.trusted);
     await recordDevice(
       engine,
@@ -272,6 +273,7 @@ async function exchangeFailed(
   res: Response,
   who: { tenant: string; username: string },
   record: PendingRecord,
+  trustedEndpoints: Decision['trustedEndpoints'],
   error: unknown,
 ): Promise<void> {
   const failure = isDuoMfaError(error)
@@ -281,13 +283,7 @@ async function exchangeFailed(
   if (failure.code === 'ERR_DUO_DENIED') {
     const reason = typeof failure.details.reason === 'string' ? failure.details.reason : '';
     const result = failure.details.result as DuoAuthResult | undefined;
-    if (result) {
-      const decision = engine.policy.current().tenants.get(record.tenant)?.trustedEndpoints;
-      await recordDevice(engine, record, result, 'denied', reason || 'deny', {
-        policy: decision?.policy ?? 'off',
-        active: false,
-      }).catch(() => undefined);
-    }
+    if (result) await recordDevice(engine, record, result, 'denied', reason || 'deny', trustedEndpoints);
     const deviceWords = DEVICE_DENY_REASONS[reason];
     engine.events.emit('mfa.denied', req, who, {
       reason: reason || 'deny',

@@ -89,7 +89,7 @@ export class MfaEngine {
     this.health = new HealthMonitor(this.adapter, this.logger, config.now);
     this.store = config.redis
       ? new RedisStore(config.redis, config.redisPrefix, config.redisTimeoutMs)
-      : new MemoryStore(config.now);
+      : new MemoryStore(config.now, config.deviceLogFile);
   }
 
   /** Releases the policy watcher and Duo sockets. */

@@ -62,6 +62,11 @@ export interface DuoMfaOptions {
   redisPrefix?: string;
   /** Upper bound for each Redis command issued by the middleware, ms. Default 2000. */
   redisTimeoutMs?: number;
+  /**
+   * Without `redis`: also append every device record (NDJSON) to this file, for `duo-mfa devices --file`.
+   * Default: device insight lives in memory only.
+   */
+  deviceLogFile?: string;
   /** Where structured logs go. Default: a pino logger named express-duo-mfa. */
   logger?: MfaLogger;
   /** Called with every audit event. Exceptions it throws are logged, never break a request. */
@@ -89,6 +94,7 @@ export interface MfaConfig {
   readonly redis: RedisLike | undefined;
   readonly redisPrefix: string;
   readonly redisTimeoutMs: number;
+  readonly deviceLogFile: string | undefined;
   readonly logger: MfaLogger | undefined;
   readonly onEvent: ((event: AuditEvent) => void) | undefined;
   readonly env: NodeJS.ProcessEnv;
@@ -111,6 +117,7 @@ const KNOWN_OPTIONS = [
   'redis',
   'redisPrefix',
   'redisTimeoutMs',
+  'deviceLogFile',
   'logger',
   'onEvent',
   'env',
@@ -191,6 +198,10 @@ export function parseOptions(input: unknown): MfaConfig {
     redis: parseRedis(options.redis),
     redisPrefix: parseString('redisPrefix', options.redisPrefix, 'duo-mfa:'),
     redisTimeoutMs: parsePositiveInt('redisTimeoutMs', options.redisTimeoutMs, 2000, 60_000),
+    deviceLogFile:
+      options.deviceLogFile === undefined
+        ? undefined
+        : parseString('deviceLogFile', options.deviceLogFile, ''),
     logger: parseLogger(options.logger),
     onEvent: optionalFunction<(event: AuditEvent) => void>('onEvent', options.onEvent),
     env: (options.env as NodeJS.ProcessEnv | undefined) ?? process.env,

@@ -1,5 +1,7 @@
 // In-memory MfaStore: one app instance only. Expired entries are swept lazily, so no timer is ever left behind.
+// Device records can also be appended to a file (NDJSON) that `duo-mfa devices --file` reads.
 
+import { appendFile } from 'node:fs/promises';
 import type { DeviceRecord, MfaStore, PendingRecord } from './types';
 
 const SWEEP_EVERY = 256;
@@ -12,8 +14,13 @@ export class MemoryStore implements MfaStore {
   private readonly challenges = new Map<string, { count: number; resetAt: number }>();
   private readonly devices = new Map<string, DeviceRecord[]>();
   private writes = 0;
+  /** Appends to the device log run one after another, so lines never interleave. */
+  private deviceLog: Promise<void> = Promise.resolve();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly deviceLogFile?: string,
+  ) {}
 
   putPending(id: string, record: PendingRecord, ttlMs: number): Promise<void> {
     this.sweep();
@@ -49,7 +56,12 @@ export class MemoryStore implements MfaStore {
     if (!list) this.devices.set(record.tenant, (list = []));
     list.push(record);
     if (list.length > MEMORY_DEVICE_RECORDS * 1.1) list.splice(0, list.length - MEMORY_DEVICE_RECORDS);
-    return Promise.resolve();
+    const file = this.deviceLogFile;
+    if (file === undefined) return Promise.resolve();
+    const line = JSON.stringify(record) + '\n';
+    const write = this.deviceLog.then(() => appendFile(file, line, { mode: 0o600 }));
+    this.deviceLog = write.catch(() => undefined);
+    return write;
   }
 
   deviceRecords(tenant: string, limit: number): Promise<DeviceRecord[]> {

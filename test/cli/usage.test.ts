@@ -11,7 +11,7 @@ describe('duo-mfa command line', () => {
       const result = await runCli([]);
       assert.equal(result.code, 2);
       assert.match(result.stderr, /^Usage: duo-mfa <command> \[options\]/);
-      for (const name of ['check', 'explain', 'health', 'emulator'])
+      for (const name of ['check', 'explain', 'health', 'devices', 'emulator'])
         assert.match(result.stderr, new RegExp(`\\n  ${name} `));
     });
   });
@@ -27,7 +27,7 @@ describe('duo-mfa command line', () => {
     });
 
     it('prints each command’s own help and exits 0', async () => {
-      for (const name of ['check', 'explain', 'health', 'emulator']) {
+      for (const name of ['check', 'explain', 'health', 'devices', 'emulator']) {
         const result = await runCli([name, '--help']);
         assert.equal(result.code, 0, name);
         assert.match(result.stdout, new RegExp(`^Usage: duo-mfa ${name}`), name);

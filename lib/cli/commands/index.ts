@@ -2,6 +2,7 @@
 
 import type { Command } from '../command';
 import { checkCommand } from './check';
+import { devicesCommand } from './devices';
 import { emulatorCommand } from './emulator';
 import { explainCommand } from './explain';
 import { healthCommand } from './health';
@@ -11,7 +12,13 @@ import { healthCommand } from './health';
  *
  * @example
  * ```ts
- * COMMANDS.map((command) => command.name); // ['check', 'explain', 'health', 'emulator']
+ * COMMANDS.map((command) => command.name); // ['check', 'explain', 'health', 'devices', 'emulator']
  * ```
  */
-export const COMMANDS: readonly Command[] = [checkCommand, explainCommand, healthCommand, emulatorCommand];
+export const COMMANDS: readonly Command[] = [
+  checkCommand,
+  explainCommand,
+  healthCommand,
+  devicesCommand,
+  emulatorCommand,
+];
