@@ -1,7 +1,9 @@
 // Reading the policy file: missing, unreadable, empty, broken JSON (with line/column), not an object, valid.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadPolicyFile } from '../../lib/policy/load';
 import { readPolicyFile } from '../../lib/policy/read';
 import { locateJsonError } from '../../lib/policy/json-error';
@@ -49,14 +51,29 @@ describe('loadPolicyFile', () => {
       );
     });
 
-    it('says permission denied for an unreadable file', function () {
-      if (process.getuid?.() === 0) this.skip(); // root reads anything: nothing to test here
+    it('says permission denied for an unreadable file', () => {
       const path = file('secret.json', '{}');
       chmodSync(path, 0o000);
-      assert.equal(
-        issuesOf(policyError(() => loadPolicyFile(path)))[0]!.message,
-        'permission denied (the process cannot read it)',
-      );
+      if (process.getuid?.() !== 0) {
+        assert.equal(
+          issuesOf(policyError(() => loadPolicyFile(path)))[0]!.message,
+          'permission denied (the process cannot read it)',
+        );
+        return;
+      }
+      // Root reads anything: ask the same question as an unprivileged user (nobody).
+      const script =
+        `const { loadPolicyFile } = require(${JSON.stringify(join(__dirname, '..', '..', 'lib', 'policy', 'load.ts'))});` +
+        `try { loadPolicyFile(${JSON.stringify(path)}); console.log('read it'); }` +
+        `catch (e) { console.log(e.details.issues[0].message); }`;
+      const child = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], {
+        uid: 65534,
+        gid: 65534,
+        cwd: join(__dirname, '..', '..'),
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH ?? '', TMPDIR: '/tmp' },
+      });
+      assert.equal(child.stdout.trim(), 'permission denied (the process cannot read it)', child.stderr);
     });
   });
 
