@@ -1,0 +1,106 @@
+// The demo's customers and staff: who can sign in, with which password, and which MFA rule each one shows.
+// The rules themselves live in duo-mfa.json; this file only names the people the rules are about.
+
+import type { DuoEmulator, EmulatedUser } from 'express-duo-mfa/emulator';
+import type { StaffSeed } from './staff';
+
+/** The portal's customers. Ids are the tenant ids of the MFA policy file. */
+export const TENANTS: ReadonlyArray<{ readonly id: string; readonly name: string }> = [
+  { id: 'acme', name: 'Acme Corp' },
+  { id: 'globex', name: 'Globex' },
+];
+
+/** Every demo login uses this password (printed at start; the directory keeps only scrypt hashes of it). */
+export const DEMO_PASSWORD = 'demo1234';
+
+/** A demo login: the staff member, what they demonstrate, and how the offline Duo emulator treats them. */
+export interface DemoLogin extends StaffSeed {
+  readonly demonstrates: string;
+  /** How the emulator behaves for this person (first-time enrollment, an untrusted device…). */
+  readonly duo?: EmulatedUser;
+}
+
+export const DEMO_LOGINS: readonly DemoLogin[] = [
+  {
+    username: 'alice',
+    tenant: 'acme',
+    roles: ['admin'],
+    name: 'Alice Admin',
+    password: DEMO_PASSWORD,
+    demonstrates: 'role "admin" is in rolesIncluded: Duo Push at sign-in; opens Admin Tools → MFA Settings',
+  },
+  {
+    username: 'grace',
+    tenant: 'acme',
+    roles: ['finance'],
+    name: 'Grace Finance',
+    password: DEMO_PASSWORD,
+    demonstrates: 'first-time enrollment: role "finance" is included and Duo has not enrolled her yet',
+    duo: { enrolled: false },
+  },
+  {
+    username: 'dana',
+    tenant: 'acme',
+    roles: ['support'],
+    name: 'Dana Support',
+    password: DEMO_PASSWORD,
+    demonstrates: 'staffIncluded: asked although her role is not (try Deny to see the denied page)',
+  },
+  {
+    username: 'erin',
+    tenant: 'acme',
+    roles: ['finance', 'it'],
+    name: 'Erin Payroll IT',
+    password: DEMO_PASSWORD,
+    demonstrates:
+      'trusted-endpoints test group (role "it", monitor): her device is "not trusted", recorded, and she is let in',
+    duo: { device: { platform: 'iOS', trusted: 'not trusted' } },
+  },
+  {
+    username: 'kiosk-1',
+    tenant: 'acme',
+    roles: ['kiosk'],
+    name: 'Front-desk kiosk',
+    password: DEMO_PASSWORD,
+    demonstrates: 'staffExcluded: never asked for Duo',
+  },
+  {
+    username: 'frank',
+    tenant: 'acme',
+    roles: ['finance'],
+    name: 'Frank Finance',
+    password: DEMO_PASSWORD,
+    demonstrates: 'temporaryBypass (lost phone): not asked until the date in the file',
+  },
+  {
+    username: 'carol',
+    tenant: 'acme',
+    roles: ['support'],
+    name: 'Carol Support',
+    password: DEMO_PASSWORD,
+    demonstrates: 'in no list: not asked (rolesIncluded / staffIncluded name who is)',
+  },
+  {
+    username: 'gina',
+    tenant: 'globex',
+    roles: ['admin'],
+    name: 'Gina Admin',
+    password: DEMO_PASSWORD,
+    demonstrates: 'a tenant with MFA off: no one at Globex is asked; opens Globex’s MFA Settings',
+  },
+];
+
+/**
+ * Tells the offline emulator how to treat the demo staff (Duo usernames are the lower-cased usernames).
+ *
+ * @example
+ * ```ts
+ * const duo = await startDuoEmulator({ applications, mode: 'interactive' });
+ * scriptDemoUsers(duo); // grace enrolls first, erin's device is "not trusted"
+ * ```
+ */
+export function scriptDemoUsers(emulator: Pick<DuoEmulator, 'setUser'>): void {
+  for (const login of DEMO_LOGINS) {
+    if (login.duo) emulator.setUser(login.username.toLowerCase(), login.duo);
+  }
+}

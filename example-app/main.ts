@@ -1,0 +1,297 @@
+// Runs the example staff portal on 127.0.0.1 (PORT, default 3000): memory sessions (or Redis with REDIS_URL),
+// and the offline Duo emulator in interactive mode for every tenant whose apiHost is on this machine.
+//
+//   npm start                              # the demo: no Duo account, no Redis
+//   npm start -- ./my-duo-mfa.json         # your own policy file (real Duo apiHosts talk to real Duo)
+//   REDIS_URL=redis://127.0.0.1:6379 npm start
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { dirname, join, relative, resolve } from 'node:path';
+import { rootCertificates } from 'node:tls';
+import { Redis } from 'ioredis';
+import { isDuoMfaError, loadPolicyFile, type CompiledPolicy } from 'express-duo-mfa';
+import { startDuoEmulator, type DuoEmulator } from 'express-duo-mfa/emulator';
+import { consoleLogger, createApp, type PortalApp } from './portal';
+import { DEMO_LOGINS, DEMO_PASSWORD, TENANTS, scriptDemoUsers } from './demo';
+
+const logger = consoleLogger({ debug: process.env.DEBUG === '1' });
+
+class StartError extends Error {}
+
+async function main(): Promise<void> {
+  const port = parsePort(process.env.PORT);
+  const policyPath = resolve(
+    process.argv[2] ?? process.env.DUO_MFA_POLICY ?? join(__dirname, 'duo-mfa.json'),
+  );
+  const policy = loadPolicy(policyPath);
+
+  const closers: Array<() => Promise<void> | void> = [];
+  const shutdown = async (exitCode: number) => {
+    for (const close of closers.reverse()) {
+      try {
+        await close();
+      } catch {
+        // best effort: we are exiting anyway
+      }
+    }
+    process.exit(exitCode);
+  };
+  process.once('SIGINT', () => void shutdown(0));
+  process.once('SIGTERM', () => void shutdown(0));
+
+  try {
+    const duo = await startDuo(policy, policyPath);
+    if (duo.emulator) {
+      const emulator = duo.emulator;
+      closers.push(() => emulator.close());
+    }
+    const redis = process.env.REDIS_URL ? await connectRedis(process.env.REDIS_URL) : undefined;
+    if (redis) closers.push(async () => void (await redis.quit().catch(() => redis.disconnect())));
+
+    const server = createServer();
+    await listen(server, port);
+    closers.push(
+      () =>
+        new Promise<void>((done) => {
+          server.closeAllConnections();
+          server.close(() => done());
+        }),
+    );
+    const address = server.address();
+    const actualPort = typeof address === 'object' && address ? address.port : port;
+    const baseUrl = `http://127.0.0.1:${actualPort}`;
+    const portal: PortalApp = createApp({
+      policy: policyPath,
+      baseUrl,
+      duoTls: duo.tls,
+      redis,
+      sessionSecret: process.env.SESSION_SECRET,
+      logger,
+    });
+    closers.push(() => portal.close());
+    server.on('request', portal);
+    printBanner({ baseUrl, policyPath, duo, redisUrl: process.env.REDIS_URL });
+  } catch (error) {
+    if (error instanceof StartError) {
+      console.error(`\nCannot start the example: ${error.message}\n`);
+      await shutdown(1);
+    }
+    throw error;
+  }
+}
+
+/** A path as the person typing commands here would write it: relative when inside the working directory. */
+function displayPath(path: string): string {
+  const nearby = relative(process.cwd(), path);
+  return nearby && !nearby.startsWith('..') ? nearby : path;
+}
+
+function parsePort(value: string | undefined): number {
+  if (value === undefined || value === '') return 3000;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`PORT must be a port number (0-65535), got ${JSON.stringify(value)}`);
+    process.exit(2);
+  }
+  return port;
+}
+
+function loadPolicy(path: string): CompiledPolicy {
+  try {
+    return loadPolicyFile(path);
+  } catch (error) {
+    if (isDuoMfaError(error)) {
+      const issues = (error.details.issues as Array<{ path: string; message: string }> | undefined) ?? [];
+      console.error(`\n${error.message}`);
+      for (const issue of issues) console.error(`  ${issue.path}: ${issue.message}`);
+      console.error(`\nCheck it with: node dist/cli/main.js check ${displayPath(path)}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+interface DuoSetup {
+  emulator: DuoEmulator | undefined;
+  /** The emulator's CA file, written for people who want their browser to trust it. */
+  caFile: string | undefined;
+  tls: { ca: string | string[] } | undefined;
+  emulated: string[];
+  real: Array<{ tenant: string; apiHost: string }>;
+}
+
+/** Where a loopback apiHost (127.0.0.1:8443, localhost:8443, [::1]:8443) asks the emulator to listen. */
+function loopbackAddress(apiHost: string): { host: string; port: number } | undefined {
+  const match = /^(127\.0\.0\.1|localhost|\[::1\])(?::(\d{1,5}))?$/i.exec(apiHost.trim());
+  if (!match) return undefined;
+  return { host: match[1] === '[::1]' ? '::1' : '127.0.0.1', port: match[2] ? Number(match[2]) : 443 };
+}
+
+/**
+ * Tenants whose apiHost is on this machine get the offline emulator, started on exactly that host and port so the
+ * policy file stays the single source of truth (and the MFA Settings page shows what the file says). Tenants
+ * with a real Duo apiHost talk to Duo.
+ */
+async function startDuo(policy: CompiledPolicy, policyPath: string): Promise<DuoSetup> {
+  const emulatedTenants = [...policy.tenants.values()].filter((t) => loopbackAddress(t.duo.apiHost));
+  const real = [...policy.tenants.values()]
+    .filter((t) => !loopbackAddress(t.duo.apiHost))
+    .map((t) => ({ tenant: t.id, apiHost: t.duo.apiHost }));
+  if (emulatedTenants.length === 0)
+    return { emulator: undefined, caFile: undefined, tls: undefined, emulated: [], real };
+
+  const addresses = new Set(emulatedTenants.map((t) => t.duo.apiHost.trim().toLowerCase()));
+  const { host, port } = loopbackAddress(emulatedTenants[0]!.duo.apiHost)!;
+  if (new Set(emulatedTenants.map((t) => JSON.stringify(loopbackAddress(t.duo.apiHost)))).size > 1) {
+    throw new StartError(
+      `the tenants on this machine use different emulator addresses (${[...addresses].join(', ')}) in ` +
+        `${displayPath(policyPath)}: give them all the same apiHost, e.g. "127.0.0.1:8443".`,
+    );
+  }
+  const applications = new Map<string, { clientId: string; clientSecret: string; name: string }>();
+  for (const tenant of emulatedTenants) {
+    const name = TENANTS.find((t) => t.id === tenant.id)?.name ?? tenant.id;
+    applications.set(tenant.duo.clientId, {
+      clientId: tenant.duo.clientId,
+      clientSecret: tenant.duo.clientSecret,
+      name: `${name} Staff Portal`,
+    });
+  }
+
+  let emulator: DuoEmulator;
+  try {
+    emulator = await startDuoEmulator({
+      applications: [...applications.values()],
+      mode: 'interactive',
+      host,
+      port,
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') {
+      throw new StartError(
+        `the offline Duo emulator cannot listen on ${host}:${port} (${code === 'EADDRINUSE' ? 'already in use' : 'permission denied'}).\n` +
+          `That address is the "apiHost" of ${emulatedTenants.map((t) => t.id).join(', ')} in ${displayPath(policyPath)}.\n` +
+          `Stop whatever listens there (another "npm start" or "duo-mfa emulator"?), or change every such apiHost ` +
+          `in the file to a free port, e.g. "127.0.0.1:8444".`,
+      );
+    }
+    if (error instanceof TypeError)
+      throw new StartError(`the emulator refused the policy's Duo credentials: ${error.message}`);
+    throw error;
+  }
+  scriptDemoUsers(emulator);
+
+  const caFile = join(__dirname, '.data', 'emulator-ca.pem');
+  try {
+    mkdirSync(dirname(caFile), { recursive: true });
+    writeFileSync(caFile, emulator.ca);
+  } catch {
+    // read-only checkout: the CA is only a convenience for browsers
+  }
+  // Tenants on real Duo and on the emulator at once: trust the public roots (real Duo) and the emulator's CA.
+  const tls = real.length > 0 ? { ca: [...rootCertificates, emulator.ca] } : { ca: emulator.ca };
+  return { emulator, caFile, tls, emulated: emulatedTenants.map((t) => t.id), real };
+}
+
+async function connectRedis(url: string): Promise<Redis> {
+  let where = url;
+  try {
+    const parsed = new URL(url);
+    parsed.password = '';
+    where = parsed.toString();
+  } catch {
+    throw new StartError(`REDIS_URL is not a URL (expected e.g. redis://127.0.0.1:6379)`);
+  }
+  // As the README recommends: fail fast while Redis is down (503 pages), recover by itself when it is back.
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    commandTimeout: 1000,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+  });
+  let lastWarning = 0;
+  let lastError: Error | undefined;
+  let connected = false;
+  redis.on('error', (error: Error) => {
+    lastError = error;
+    if (!connected || Date.now() - lastWarning < 10_000) return; // before start-up, the error below says it
+    lastWarning = Date.now();
+    logger.warn({ err: { message: error.message } }, `redis ${where}`);
+  });
+  try {
+    await redis.connect();
+    connected = true;
+  } catch (error) {
+    redis.disconnect();
+    throw new StartError(
+      `Redis at ${where} did not answer (${(lastError ?? (error as Error)).message}). Start Redis, or unset REDIS_URL to use the memory store.`,
+    );
+  }
+  return redis;
+}
+
+function listen(server: Server, port: number): Promise<void> {
+  return new Promise((resolveListen, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new StartError(`port ${port} on 127.0.0.1 is already in use: try PORT=${port + 1} npm start`)
+          : error,
+      );
+    });
+    server.listen(port, '127.0.0.1', () => resolveListen());
+  });
+}
+
+function printBanner(info: {
+  baseUrl: string;
+  policyPath: string;
+  duo: DuoSetup;
+  redisUrl: string | undefined;
+}): void {
+  const { duo } = info;
+  const policyFile = displayPath(info.policyPath);
+  const lines: string[] = ['', 'Staff Portal — the express-duo-mfa example', ''];
+  lines.push(`  Open      ${info.baseUrl}`);
+  if (duo.emulator) {
+    lines.push(
+      `  Duo       offline emulator at ${duo.emulator.url} for ${duo.emulated.join(', ')} (interactive: enroll, Send me a Push, Approve / Deny)`,
+      `            Your browser warns about its certificate (a fresh local CA at each start): choose Advanced → Proceed,`,
+      `            or trust ${duo.caFile ? displayPath(duo.caFile) : 'the emulator CA'}.`,
+    );
+  }
+  for (const { tenant, apiHost } of duo.real) lines.push(`  Duo       real Duo at ${apiHost} for ${tenant}`);
+  lines.push(`  Policy    ${policyFile} — edit it and watch Admin Tools → MFA Settings update`);
+  lines.push(
+    info.redisUrl
+      ? `  Sessions  Redis (connect-redis + ioredis)`
+      : `  Sessions  memory store (REDIS_URL=redis://127.0.0.1:6379 npm start to use Redis)`,
+  );
+  lines.push('', `Demo logins — the password is ${DEMO_PASSWORD} for everyone:`, '');
+  const rows = DEMO_LOGINS.map((login) => [
+    TENANTS.find((t) => t.id === login.tenant)?.name ?? login.tenant,
+    login.username,
+    login.demonstrates,
+  ]);
+  const header = ['ORGANIZATION', 'USERNAME', 'WHAT IT SHOWS'];
+  const widths = [0, 1].map((i) => Math.max(header[i]!.length, ...rows.map((r) => r[i]!.length)));
+  for (const row of [header, ...rows]) {
+    lines.push(`  ${row[0]!.padEnd(widths[0]!)}  ${row[1]!.padEnd(widths[1]!)}  ${row[2]}`);
+  }
+  if (duo.real.length > 0)
+    lines.push('', '  (With real Duo, enrollment and device trust are whatever your Duo account says.)');
+  lines.push(
+    '',
+    'Any of them can press Deny in the Duo prompt to see the denied page. Stop with Ctrl+C.',
+    '',
+  );
+  console.log(lines.join('\n'));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,526 @@
+// The example staff portal: its own password login, then express-duo-mfa deciding per tenant policy whether
+// Duo is needed. Uses only the package's public API. createApp() builds it; it never listens (main.ts does).
+
+import { randomBytes } from 'node:crypto';
+import { basename } from 'node:path';
+import { RedisStore } from 'connect-redis';
+import express, {
+  type ErrorRequestHandler,
+  type Express,
+  type NextFunction,
+  type Request,
+  type Response,
+} from 'express';
+import session from 'express-session';
+import type { Redis } from 'ioredis';
+import {
+  duoMfa,
+  isDuoMfaError,
+  type AuditEvent,
+  type DuoMfaMiddleware,
+  type DuoMfaOptions,
+  type DuoMfaSessionData,
+  type MfaLogger,
+} from 'express-duo-mfa';
+import { PORTAL_CSS, SETTINGS_JS } from './assets';
+import { DEMO_LOGINS, TENANTS } from './demo';
+import {
+  dashboardPage,
+  errorPage,
+  isAdmin,
+  loginPage,
+  settingsPage,
+  verificationPage,
+  type PortalUser,
+} from './pages';
+import { StaffDirectory, type StaffSeed } from './staff';
+
+declare module 'express-session' {
+  interface SessionData {
+    /** Set by POST /login after the password check: what duoMfa() reads as the signed-in user. */
+    user?: PortalUser;
+    /** Written by express-duo-mfa. */
+    duoMfa?: DuoMfaSessionData;
+  }
+}
+
+export interface PortalOptions {
+  /** The MFA policy: a JSON file path (hot-reloaded) or the parsed object. Default: ./duo-mfa.json next to this file. */
+  policy?: string | object;
+  /** Public origin of the portal, e.g. `http://127.0.0.1:3000`. Default `http://127.0.0.1:3000`. */
+  baseUrl?: string;
+  /** Trust this CA for Duo (the emulator's `ca`). Default: Duo's own pinned CAs. */
+  duoTls?: DuoMfaOptions['duoTls'];
+  /** An ioredis client: sessions (connect-redis) and express-duo-mfa's state go there. Default: in memory. */
+  redis?: Redis;
+  /** Signs the session cookie. Default: random at each start (sessions end with the process). */
+  sessionSecret?: string;
+  /** The session cookie's SameSite. Default `lax`. */
+  sameSite?: 'lax' | 'strict';
+  /** Staff who can sign in. Default: the demo staff (demo.ts). */
+  staff?: readonly StaffSeed[];
+  /** The customers, for the login page. Default: the demo tenants. */
+  tenants?: ReadonlyArray<{ readonly id: string; readonly name: string }>;
+  /** Where express-duo-mfa and the portal log. Default: one line per message on the console. */
+  logger?: MfaLogger;
+  /** Called with every express-duo-mfa audit event. */
+  onEvent?: (event: AuditEvent) => void;
+}
+
+/** The Express app, with the MFA middleware it mounted and a close() that releases it. */
+export type PortalApp = Express & {
+  readonly mfa: DuoMfaMiddleware;
+  /** Stops watching the policy file and closes Duo connections (does not close the Redis client passed in). */
+  close(): void;
+};
+
+/** The session cookie's name. */
+export const SESSION_COOKIE = 'portal.sid';
+
+/** A session store failure (Redis down…): answered 503, never a pass. */
+class SessionUnavailableError extends Error {
+  readonly status = 503;
+  constructor(cause: unknown) {
+    super('The session store is unavailable', { cause });
+    this.name = 'SessionUnavailableError';
+  }
+}
+
+let demoDirectory: StaffDirectory | undefined;
+
+/**
+ * Builds the staff portal.
+ *
+ * @example
+ * ```ts
+ * const portal = createApp({ policy: './duo-mfa.json', baseUrl: 'http://127.0.0.1:3000', duoTls: { ca: emulator.ca } });
+ * const server = portal.listen(3000, '127.0.0.1');
+ * // later: server.close(); portal.close();
+ * ```
+ */
+export function createApp(options: PortalOptions = {}): PortalApp {
+  const baseUrl = options.baseUrl ?? 'http://127.0.0.1:3000';
+  const policy = options.policy ?? `${__dirname}/duo-mfa.json`;
+  const tenants = options.tenants ?? TENANTS;
+  const staff = options.staff
+    ? new StaffDirectory(options.staff)
+    : (demoDirectory ??= new StaffDirectory(DEMO_LOGINS));
+  const logger = options.logger ?? consoleLogger();
+  const secure = new URL(baseUrl).protocol === 'https:';
+  const sameSite = options.sameSite ?? 'lax';
+  const tenantName = (id: string) => tenants.find((t) => t.id === id)?.name ?? id;
+
+  // What the MFA Settings page says about the file: when it was last loaded, and the last edit refused.
+  const policyStatus: {
+    loadedAt: number;
+    refused: { at: number; issues: Array<{ path: string; message: string }> } | undefined;
+  } = {
+    loadedAt: Date.now(),
+    refused: undefined,
+  };
+  const onEvent = (event: AuditEvent) => {
+    if (event.type === 'policy.reloaded') {
+      policyStatus.loadedAt = Date.parse(event.at);
+      policyStatus.refused = undefined;
+    } else if (event.type === 'policy.invalid') {
+      const issues = Array.isArray(event.issues)
+        ? (event.issues as Array<{ path: string; message: string }>)
+        : [];
+      policyStatus.refused = { at: Date.parse(event.at), issues };
+    }
+    options.onEvent?.(event);
+  };
+
+  const mfa = duoMfa({
+    policy,
+    baseUrl,
+    duoTls: options.duoTls,
+    redis: options.redis,
+    logger,
+    onEvent,
+    // The password login and static files are never gated; everything else is.
+    ignore: ['/login', '/logout', '/assets', '/healthz'],
+  });
+
+  const app = express();
+  app.disable('x-powered-by');
+
+  // Every response: a strict CSP (no external assets), no caching of pages (the back button after logout must
+  // show nothing private), no framing. The middleware's own pages set the same kind of headers.
+  app.use((req, res, next) => {
+    res.setHeader('Content-Security-Policy', contentSecurityPolicy(mfa, tenants));
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('X-Frame-Options', 'DENY');
+    // same-origin, not no-referrer: with no-referrer browsers send "Origin: null" on our own form posts.
+    res.setHeader('Referrer-Policy', 'same-origin');
+    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+    next();
+  });
+
+  // Forms are posted from our own pages only (login CSRF): a browser's Origin must be ours. Clients that send
+  // no Origin (curl, old browsers) pass; the session cookie's SameSite covers the rest.
+  const ownOrigin = new URL(baseUrl).origin;
+  app.use((req, res, next) => {
+    const from = req.headers.origin;
+    if (req.method !== 'POST' || from === undefined || from === ownOrigin) return next();
+    res
+      .status(403)
+      .type('html')
+      .send(
+        errorPage({
+          status: 403,
+          title: 'Request refused',
+          message: `This form was not sent from the portal. Open ${ownOrigin} and try again.`,
+        }),
+      );
+  });
+
+  app.get('/assets/portal.css', (req, res) => {
+    res.setHeader('Cache-Control', 'public, max-age=300');
+    res.type('text/css').send(PORTAL_CSS);
+  });
+  app.get('/assets/mfa-settings.js', (req, res) => {
+    res.setHeader('Cache-Control', 'public, max-age=300');
+    res.type('text/javascript').send(SETTINGS_JS);
+  });
+  app.get('/healthz', (req, res) => {
+    res.type('text/plain').send('ok');
+  });
+
+  const sessions = session({
+    name: SESSION_COOKIE,
+    secret: options.sessionSecret ?? randomSecret(),
+    resave: false, // required by express-duo-mfa: a resaved stale session could bring back a rotated id
+    saveUninitialized: false,
+    store: options.redis
+      ? new RedisStore({ client: options.redis, prefix: 'portal-sess:' })
+      : new session.MemoryStore(),
+    cookie: { httpOnly: true, secure, sameSite, maxAge: 12 * 3600_000 },
+  });
+  // A store failure while loading the session becomes a 503 page (see the error handler), never a pass.
+  // express-session also reports a failed save *after* the response went out: only log that one.
+  app.use((req, res, next) => {
+    sessions(req, res, (error?: unknown) => {
+      if (error === undefined) return next();
+      if (res.headersSent) {
+        logger.warn(
+          { err: { message: (error as Error)?.message } },
+          'session store: saving the session failed',
+        );
+        return;
+      }
+      next(new SessionUnavailableError(error));
+    });
+  });
+  app.use(express.urlencoded({ extended: false, limit: '10kb' }));
+
+  app.get('/login', (req, res) => {
+    if (req.session?.user) {
+      res.redirect(303, '/');
+      return;
+    }
+    res.type('html').send(
+      loginPage({
+        tenants,
+        returnTo: safeReturnPath(req.query.returnTo),
+        notice: req.query.loggedOut === '1' ? 'You are signed out.' : undefined,
+      }),
+    );
+  });
+
+  app.post('/login', async (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const returnTo = safeReturnPath(body.returnTo);
+    const member = await staff.verify(body.tenant, body.username, body.password);
+    if (!member) {
+      // The same answer for an unknown organization, an unknown user and a wrong password.
+      res
+        .status(401)
+        .type('html')
+        .send(
+          loginPage({
+            tenants,
+            returnTo,
+            error: 'Wrong organization, username or password.',
+            tenant: typeof body.tenant === 'string' ? body.tenant : undefined,
+            username: typeof body.username === 'string' ? body.username.slice(0, 256) : undefined,
+          }),
+        );
+      return;
+    }
+    // A new session id at login (no session fixation), then the user express-duo-mfa reads.
+    await sessionCall(req, 'regenerate');
+    req.session.user = {
+      username: member.username,
+      tenant: member.tenant,
+      roles: [...member.roles],
+      name: member.name,
+    };
+    await sessionCall(req, 'save');
+    res.redirect(303, returnTo);
+  });
+
+  app.post('/logout', async (req, res) => {
+    if (req.session) await sessionCall(req, 'destroy');
+    res.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, secure, sameSite });
+    res.redirect(303, '/login?loggedOut=1');
+  });
+
+  app.use(mfa);
+
+  // After duoMfa: nobody signed in yet → the login page, then back here.
+  app.use((req, res, next) => {
+    if (req.session?.user) return next();
+    if (req.method === 'GET' && req.accepts(['json', 'html']) === 'html') {
+      res.redirect(303, `/login?returnTo=${encodeURIComponent(req.originalUrl)}`);
+      return;
+    }
+    res.status(401).json({ error: 'not_signed_in' });
+  });
+
+  app.get('/', (req, res) => {
+    const user = req.session.user!;
+    res.type('html').send(dashboardPage({ user, tenantName: tenantName(user.tenant), mfa: req.duoMfa }));
+  });
+
+  app.get('/account/verification', (req, res) => {
+    const user = req.session.user!;
+    res.type('html').send(
+      verificationPage({
+        user,
+        tenantName: tenantName(user.tenant),
+        mfa: req.duoMfa,
+        verification: req.session.duoMfa?.verified,
+      }),
+    );
+  });
+
+  const adminsOnly = (req: Request, res: Response, next: NextFunction) => {
+    const user = req.session.user!;
+    if (isAdmin(user)) return next();
+    res
+      .status(403)
+      .type('html')
+      .send(
+        errorPage({
+          status: 403,
+          title: 'Admin Tools are for administrators',
+          message: 'Ask an administrator of your organization for access.',
+          user,
+          tenantName: tenantName(user.tenant),
+        }),
+      );
+  };
+  const revisionOf = (version: string) => `${version}:${policyStatus.refused?.at ?? ''}`;
+
+  app.get('/admin/mfa-settings', adminsOnly, async (req, res) => {
+    const user = req.session.user!;
+    // An admin sees their own organization's settings only.
+    const settings = mfa.tenantSettings(user.tenant);
+    if (!settings) throw Object.assign(new Error('tenant not in the MFA policy'), { status: 404 });
+    const refused =
+      policyStatus.refused && policyStatus.refused.at >= policyStatus.loadedAt
+        ? policyStatus.refused
+        : undefined;
+    res.type('html').send(
+      settingsPage({
+        user,
+        tenantName: tenantName(user.tenant),
+        settings,
+        revision: revisionOf(settings.policyVersion),
+        source: typeof policy === 'string' ? basename(policy) : undefined,
+        loadedAt: policyStatus.loadedAt,
+        refused,
+        staff: staff.ofTenant(user.tenant).map((member) => {
+          const decision = mfa.explain(member);
+          return {
+            username: member.username,
+            name: member.name,
+            roles: member.roles,
+            required: decision.required,
+            detail: decision.reason.detail,
+          };
+        }),
+        devices: await mfa.deviceInsight(user.tenant, { limit: 1000 }),
+        now: Date.now(),
+      }),
+    );
+  });
+
+  app.get('/admin/mfa-settings/revision', adminsOnly, (req, res) => {
+    const settings = mfa.tenantSettings(req.session.user!.tenant);
+    res.json({ revision: settings ? revisionOf(settings.policyVersion) : null });
+  });
+
+  app.use((req, res) => {
+    const user = req.session?.user;
+    res
+      .status(404)
+      .type('html')
+      .send(
+        errorPage({
+          status: 404,
+          title: 'Page not found',
+          message: 'There is no page at this address.',
+          user,
+          tenantName: user ? tenantName(user.tenant) : undefined,
+        }),
+      );
+  });
+
+  app.use(errorHandler(logger));
+
+  return Object.assign(app, {
+    mfa,
+    close: () => mfa.close(),
+  });
+}
+
+/** Session store errors → 503; client errors keep their 4xx; anything else → 500. Never a stack trace. */
+function errorHandler(logger: MfaLogger): ErrorRequestHandler {
+  return (error: unknown, req, res, next) => {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    const status = statusOf(error);
+    const unavailable = status === 503;
+    if (status >= 500) {
+      logger.error(
+        { err: { name: (error as Error)?.name, message: (error as Error)?.message }, path: req.path },
+        'request failed',
+      );
+    }
+    if (unavailable) res.setHeader('Retry-After', '30');
+    const title = unavailable
+      ? 'Temporarily unavailable'
+      : status >= 500
+        ? 'Something went wrong'
+        : status === 404
+          ? 'Page not found'
+          : 'Request not accepted';
+    const message = unavailable
+      ? 'The portal cannot reach its session store right now. Please try again in a minute.'
+      : status >= 500
+        ? 'The portal could not complete this request. Please try again.'
+        : 'This request could not be processed.';
+    const wantsHtml = req.accepts(['json', 'html']) === 'html';
+    res.status(status);
+    if (wantsHtml) res.type('html').send(errorPage({ status, title, message }));
+    else res.json({ error: unavailable ? 'unavailable' : 'error', message });
+  };
+}
+
+function statusOf(error: unknown): number {
+  if (error instanceof SessionUnavailableError) return 503;
+  if (isDuoMfaError(error)) return error.status;
+  const status =
+    (error as { status?: unknown; statusCode?: unknown } | null)?.status ??
+    (error as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
+}
+
+/** Runs a session method and waits for it; a store failure becomes SessionUnavailableError. */
+function sessionCall(req: Request, method: 'regenerate' | 'save' | 'destroy'): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (!req.session) {
+      reject(new SessionUnavailableError(new Error('no session (store disconnected)')));
+      return;
+    }
+    req.session[method]((error?: unknown) =>
+      error ? reject(new SessionUnavailableError(error)) : resolve(),
+    );
+  });
+}
+
+/**
+ * A same-origin path to go back to after login: `/reports?x=1` stays, anything that could leave the site
+ * (`//evil.example`, `/\evil`, `https://…`, control characters) becomes `/`.
+ */
+export function safeReturnPath(value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 2048) return '/';
+  if (!value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\')) return '/';
+  if ([...value].some((c) => c <= ' ' || c === '\u007f' || c === '\\')) return '/'; // controls, spaces, backslashes
+  const base = 'http://portal.invalid';
+  let url: URL;
+  try {
+    url = new URL(value, base);
+  } catch {
+    return '/';
+  }
+  if (url.origin !== base) return '/';
+  if (url.pathname === '/login' || url.pathname === '/logout') return '/';
+  return url.pathname + url.search;
+}
+
+/**
+ * The portal's CSP: nothing external. Forms may post to the portal itself and, because the login's redirect chain
+ * continues into Duo, to each tenant's Duo host.
+ */
+function contentSecurityPolicy(
+  mfa: DuoMfaMiddleware,
+  tenants: ReadonlyArray<{ readonly id: string }>,
+): string {
+  const duoOrigins = new Set<string>();
+  for (const tenant of tenants) {
+    const apiHost = mfa.tenantSettings(tenant.id)?.duo.apiHost;
+    if (!apiHost) continue;
+    duoOrigins.add(`https://${apiHost}`);
+    if (/\.duosecurity\.com$/i.test(apiHost)) duoOrigins.add('https://*.duosecurity.com');
+  }
+  return [
+    "default-src 'none'",
+    "style-src 'self'",
+    "script-src 'self'",
+    "img-src 'self'",
+    "connect-src 'self'",
+    "base-uri 'none'",
+    `form-action 'self' ${[...duoOrigins].join(' ')}`.trim(),
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+function randomSecret(): string {
+  return randomBytes(32).toString('hex');
+}
+
+/**
+ * A small console logger for express-duo-mfa's logs and audit events: one readable line each, debug left out.
+ *
+ * @example
+ * ```ts
+ * createApp({ logger: consoleLogger() }); // 10:42:07 info  mfa.succeeded alice@acme factor=duo_push device=trusted
+ * ```
+ */
+export function consoleLogger(options: { debug?: boolean } = {}): MfaLogger {
+  const line = (level: string, obj: object, msg?: string) => {
+    const time = new Date().toISOString().slice(11, 19);
+    const event = (obj as { event?: AuditEvent }).event;
+    let text: string;
+    if (event) {
+      const who = event.username ? ` ${event.username}@${event.tenant ?? '?'}` : '';
+      const facts = Object.entries(event)
+        .filter(
+          ([key, value]) =>
+            !['type', 'at', 'tenant', 'username', 'ip', 'requestId', 'issues'].includes(key) &&
+            value !== undefined,
+        )
+        .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+        .join(' ');
+      text = `${event.type}${who}${facts ? ` ${facts}` : ''}`;
+    } else {
+      text = `${msg ?? ''} ${JSON.stringify(obj)}`;
+    }
+    const out = level === 'error' || level === 'warn' ? console.error : console.log;
+    out(`${time} ${level.padEnd(5)} ${text}`);
+  };
+  return {
+    debug: (obj, msg) => {
+      if (options.debug) line('debug', obj, msg);
+    },
+    info: (obj, msg) => line('info', obj, msg),
+    warn: (obj, msg) => line('warn', obj, msg),
+    error: (obj, msg) => line('error', obj, msg),
+  };
+}

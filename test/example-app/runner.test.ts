@@ -1,0 +1,224 @@
+// The example as a newcomer meets it: main.ts started as a process (emulator on the policy's port, the banner,
+// the login page, Redis with REDIS_URL, a clear message when the port is taken), and the rule that the example
+// uses nothing but the package's public API.
+
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { deleteKeys, redisOrSkip } from '../helpers/redis';
+import { EXAMPLE_DIR, examplePolicy, PASSWORD } from './helpers';
+
+const ROOT = resolve(__dirname, '../..');
+
+/** The package names the example may import: its own public API and what any Express app uses. */
+const ALLOWED_PACKAGES = new Set([
+  'express-duo-mfa',
+  'express-duo-mfa/emulator',
+  'express',
+  'express-session',
+  'connect-redis',
+  'ioredis',
+]);
+
+function importsOf(source: string): string[] {
+  const specifiers: string[] = [];
+  const patterns = [
+    /\bfrom\s*['"]([^'"]+)['"]/g,
+    /\bimport\s*['"]([^'"]+)['"]/g,
+    /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
+    /\brequire\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
+  ];
+  for (const pattern of patterns) for (const match of source.matchAll(pattern)) specifiers.push(match[1]!);
+  return specifiers;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => done(port));
+    });
+  });
+}
+
+interface Started {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Runs example-app/main.ts as `npm start` does (tsx), with `policyFile` and PORT=0. */
+function runMain(policyFile: string, env: Record<string, string> = {}): Started {
+  let out = '';
+  let err = '';
+  const child = spawn(process.execPath, ['--import', 'tsx', join(EXAMPLE_DIR, 'main.ts'), policyFile], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0', REDIS_URL: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+async function waitForOutput(
+  started: Started,
+  pattern: RegExp,
+  timeoutMs = 20_000,
+): Promise<RegExpMatchArray> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const match = pattern.exec(started.stdout());
+    if (match) return match;
+    if (started.child.exitCode !== null || Date.now() > deadline) {
+      assert.fail(
+        `main.ts never printed ${pattern}\nstdout:\n${started.stdout()}\nstderr:\n${started.stderr()}`,
+      );
+    }
+    await new Promise((done) => setTimeout(done, 50));
+  }
+}
+
+describe('example app: runner and public API', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let running: Started | undefined;
+  let blocker: Server | undefined;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'portal-main-'));
+  });
+  afterEach(async () => {
+    if (running && running.child.exitCode === null) {
+      running.child.kill('SIGKILL');
+      await running.exited;
+    }
+    running = undefined;
+    await new Promise<void>((done) => (blocker ? blocker.close(() => done()) : done()));
+    blocker = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('imports nothing but the public API (express-duo-mfa, express-duo-mfa/emulator) and ordinary packages', () => {
+    const files = readdirSync(EXAMPLE_DIR).filter((name) => name.endsWith('.ts'));
+    assert.ok(files.includes('app.ts') && files.includes('main.ts'));
+    const seen = new Set<string>();
+    for (const file of files) {
+      for (const specifier of importsOf(readFileSync(join(EXAMPLE_DIR, file), 'utf8'))) {
+        seen.add(specifier);
+        const allowed =
+          specifier.startsWith('node:') || ALLOWED_PACKAGES.has(specifier) || /^\.\/[\w-]+$/.test(specifier);
+        assert.ok(
+          allowed,
+          `${file} imports "${specifier}": the example may use only the package's public API`,
+        );
+      }
+    }
+    assert.ok(
+      seen.has('express-duo-mfa') && seen.has('express-duo-mfa/emulator'),
+      'the example uses both entry points',
+    );
+  });
+
+  it('finds everything it imports in the built package (dist/, through package.json "exports")', () => {
+    const script = `
+      const main = require('express-duo-mfa');
+      const emulator = require('express-duo-mfa/emulator');
+      console.log(JSON.stringify({
+        main: require.resolve('express-duo-mfa'),
+        emulator: require.resolve('express-duo-mfa/emulator'),
+        kinds: [typeof main.duoMfa, typeof main.isDuoMfaError, typeof main.loadPolicyFile, typeof emulator.startDuoEmulator],
+      }));`;
+    const result = spawnSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(
+      result.status,
+      0,
+      `plain node could not load the built package (run npm run build): ${result.stderr}`,
+    );
+    const found = JSON.parse(result.stdout);
+    assert.equal(found.main, join(ROOT, 'dist/index.js'));
+    assert.equal(found.emulator, join(ROOT, 'dist/emulator/index.js'));
+    assert.deepEqual(found.kinds, ['function', 'function', 'function', 'function']);
+  });
+
+  it("starts the emulator on the policy file's apiHost port, prints the URL and the demo logins, serves the login page and stops on SIGTERM", async () => {
+    const duoPort = await freePort();
+    const file = join(dir, 'duo-mfa.json');
+    writeFileSync(file, JSON.stringify(examplePolicy(`127.0.0.1:${duoPort}`), null, 2));
+    running = runMain(file);
+    const [, baseUrl] = await waitForOutput(running, /Open\s+(http:\/\/127\.0\.0\.1:\d+)/);
+    await waitForOutput(running, /Stop with Ctrl\+C/);
+    const banner = running.stdout();
+    assert.match(banner, new RegExp(`offline emulator at https://127\\.0\\.0\\.1:${duoPort}`));
+    assert.match(banner, /password is demo1234/);
+    for (const username of ['alice', 'grace', 'dana', 'erin', 'kiosk-1', 'frank', 'gina']) {
+      assert.match(banner, new RegExp(`\\s${username}\\s`), `${username} is listed`);
+    }
+    assert.match(banner, /memory store/);
+
+    const login = await fetch(`${baseUrl}/login`);
+    assert.equal(login.status, 200);
+    assert.match(await login.text(), /id="login-form"/);
+    const home = await fetch(`${baseUrl}/`, { redirect: 'manual', headers: { accept: 'text/html' } });
+    assert.equal(home.status, 303);
+    assert.equal(home.headers.get('location'), '/login?returnTo=%2F');
+
+    running.child.kill('SIGTERM');
+    assert.equal(await running.exited, 0);
+  });
+
+  it("says clearly which address is taken when the emulator cannot listen on the policy's apiHost", async () => {
+    blocker = createServer();
+    await new Promise<void>((done) => blocker!.listen(0, '127.0.0.1', done));
+    const { port } = blocker.address() as { port: number };
+    const file = join(dir, 'duo-mfa.json');
+    writeFileSync(file, JSON.stringify(examplePolicy(`127.0.0.1:${port}`), null, 2));
+    running = runMain(file);
+    assert.equal(await running.exited, 1);
+    assert.match(
+      running.stderr(),
+      new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} \\(already in use\\)`),
+    );
+    assert.match(running.stderr(), /"apiHost" of acme, globex/);
+  });
+
+  it('keeps sessions in Redis with REDIS_URL (connect-redis + ioredis)', async function () {
+    const redis = await redisOrSkip(this);
+    try {
+      const duoPort = await freePort();
+      const file = join(dir, 'duo-mfa.json');
+      writeFileSync(file, JSON.stringify(examplePolicy(`127.0.0.1:${duoPort}`), null, 2));
+      running = runMain(file, { REDIS_URL: 'redis://127.0.0.1:6379' });
+      const [, baseUrl] = await waitForOutput(running, /Open\s+(http:\/\/127\.0\.0\.1:\d+)/);
+      await waitForOutput(running, /Stop with Ctrl\+C/);
+      assert.match(running.stdout(), /Sessions\s+Redis/);
+      const login = await fetch(`${baseUrl}/login`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ tenant: 'acme', username: 'kiosk-1', password: PASSWORD }).toString(),
+      });
+      assert.equal(login.status, 303);
+      const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+      const sid = /^portal\.sid=s%3A([^.]+)\./.exec(cookie)?.[1];
+      assert.ok(sid, cookie);
+      const stored = await redis.get(`portal-sess:${sid}`);
+      assert.match(stored ?? '', /"username":"kiosk-1"/);
+      const page = await fetch(`${baseUrl}/`, { headers: { cookie } });
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /Front-desk kiosk/);
+      running.child.kill('SIGTERM');
+      assert.equal(await running.exited, 0);
+      await deleteKeys(redis, `portal-sess:${sid}`);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
