@@ -140,6 +140,8 @@ export function createApp(options: PortalOptions = {}): PortalApp {
     onEvent,
     // The password login and static files are never gated; everything else is.
     ignore: ['/login', '/logout', '/assets', '/healthz'],
+    // Denied and error pages offer "Sign out" (a POST here) beside "Back to sign-in".
+    signOutPath: '/logout',
   });
 
   const app = express();
@@ -163,7 +165,10 @@ export function createApp(options: PortalOptions = {}): PortalApp {
   const ownOrigin = new URL(baseUrl).origin;
   app.use((req, res, next) => {
     const from = req.headers.origin;
-    if (req.method !== 'POST' || from === undefined || from === ownOrigin) return next();
+    // Logout is exempt: the middleware's error pages post it with "Origin: null" (they send no-referrer), and a
+    // forged logout harms no one.
+    if (req.method !== 'POST' || from === undefined || from === ownOrigin || req.path === '/logout')
+      return next();
     res
       .status(403)
       .type('html')

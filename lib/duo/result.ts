@@ -60,12 +60,12 @@ export function readAuthResult(token: unknown): DuoAuthResult {
     device: compact({
       trusted: trustedRaw !== undefined && TRUST.has(trustedRaw) ? (trustedRaw as TrustStatus) : 'unknown',
       ip: text(access.ip),
-      hostname: text(access.hostname),
+      hostname: known(access.hostname),
       epkey: text(access.epkey),
-      os: text(access.os),
-      osVersion: text(access.os_version),
-      browser: text(access.browser),
-      browserVersion: text(access.browser_version),
+      os: known(access.os),
+      osVersion: known(access.os_version),
+      browser: known(access.browser),
+      browserVersion: known(access.browser_version),
       location:
         Object.keys(location).length > 0
           ? compact({
@@ -91,6 +91,12 @@ function record(value: unknown): Record<string, unknown> {
 /** A short string, or undefined for anything else (numbers and booleans are not invented into strings). */
 function text(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value.slice(0, 512) : undefined;
+}
+
+/** Like text(), but Duo's placeholder "unknown" counts as absent (so a device never reads "Linux unknown"). */
+function known(value: unknown): string | undefined {
+  const result = text(value);
+  return result === undefined || result.toLowerCase() === 'unknown' ? undefined : result;
 }
 
 function compact<T extends Record<string, unknown>>(value: T): T {

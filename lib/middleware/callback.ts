@@ -11,7 +11,7 @@ import type { DeviceRecord, PendingRecord } from '../stores/types';
 import { PENDING_TTL_MS, singleParam, stateId, type MfaEngine } from './engine';
 import { errorSummary } from './events';
 import { CALLBACK_ERRORS, DENY_REASONS, DEVICE_DENY_REASONS } from './messages';
-import { applySecurityHeaders, sendBounce, sendError } from './pages';
+import { applySecurityHeaders, sendBounce } from './pages';
 import {
   MAX_CONSUMED_PER_SESSION,
   mfaData,
@@ -36,11 +36,9 @@ interface CallbackQuery {
 
 /** Handles GET callbackPath. Every failure answers a page or JSON with a DuoMfaError code and leaves the user unverified. */
 export async function handleCallback(engine: MfaEngine, req: Request, res: Response): Promise<void> {
-  const retryHref = engine.config.afterLoginPath;
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('Allow', 'GET, HEAD');
-    return sendError(req, res, new DuoMfaError('ERR_DUO_CALLBACK_INVALID', 'wrong method'), {
-      retryHref,
+    return engine.deny(req, res, new DuoMfaError('ERR_DUO_CALLBACK_INVALID', 'wrong method'), {
       status: 405,
     });
   }
@@ -54,9 +52,7 @@ export async function handleCallback(engine: MfaEngine, req: Request, res: Respo
       {},
       { reason: 'invalid_callback', code: 'ERR_DUO_CALLBACK_INVALID' },
     );
-    return sendError(req, res, new DuoMfaError('ERR_DUO_CALLBACK_INVALID', 'malformed callback'), {
-      retryHref,
-    });
+    return engine.deny(req, res, new DuoMfaError('ERR_DUO_CALLBACK_INVALID', 'malformed callback'), {});
   }
 
   const session = engine.requireSession(req, res);
@@ -87,9 +83,7 @@ export async function handleCallback(engine: MfaEngine, req: Request, res: Respo
         {},
         { reason: 'no_pending_login', code: 'ERR_DUO_NO_PENDING_LOGIN' },
       );
-      return sendError(req, res, new DuoMfaError('ERR_DUO_NO_PENDING_LOGIN', 'no pending login'), {
-        retryHref,
-      });
+      return engine.deny(req, res, new DuoMfaError('ERR_DUO_NO_PENDING_LOGIN', 'no pending login'), {});
     }
     // S11: a wrong state clears this browser's pending logins, and no code is exchanged.
     const first = Object.values(pending)[0];
@@ -103,7 +97,7 @@ export async function handleCallback(engine: MfaEngine, req: Request, res: Respo
         code: 'ERR_DUO_STATE_MISMATCH',
       },
     );
-    return sendError(req, res, new DuoMfaError('ERR_DUO_STATE_MISMATCH', 'state mismatch'), { retryHref });
+    return engine.deny(req, res, new DuoMfaError('ERR_DUO_STATE_MISMATCH', 'state mismatch'));
   }
 
   const [pendingId, ref] = match;
@@ -113,9 +107,7 @@ export async function handleCallback(engine: MfaEngine, req: Request, res: Respo
     if (engine.config.now() - ref.startedAt > PENDING_TTL_MS) {
       await clearPending(engine, session, [pendingId]);
       engine.events.emit('mfa.failed', req, who, { reason: 'expired', code: 'ERR_DUO_STATE_EXPIRED' });
-      return sendError(req, res, new DuoMfaError('ERR_DUO_STATE_EXPIRED', 'pending login expired'), {
-        retryHref,
-      });
+      return engine.deny(req, res, new DuoMfaError('ERR_DUO_STATE_EXPIRED', 'pending login expired'), {});
     }
 
     // S14: taken atomically; a concurrent callback with the same state finds nothing and exchanges nothing.
@@ -139,9 +131,7 @@ export async function handleCallback(engine: MfaEngine, req: Request, res: Respo
       (user.raw.tenant ?? engine.policy.current().defaultTenant) !== record.tenant
     ) {
       engine.events.emit('mfa.failed', req, who, { reason: 'user_changed', code: 'ERR_DUO_STATE_MISMATCH' });
-      return sendError(req, res, new DuoMfaError('ERR_DUO_STATE_MISMATCH', 'signed-in user changed'), {
-        retryHref,
-      });
+      return engine.deny(req, res, new DuoMfaError('ERR_DUO_STATE_MISMATCH', 'signed-in user changed'), {});
     }
 
     if (query.error !== undefined) return duoReportedError(engine, req, res, who, query);
@@ -150,11 +140,10 @@ export async function handleCallback(engine: MfaEngine, req: Request, res: Respo
     const tenant = engine.policy.current().tenants.get(record.tenant);
     if (!tenant || tenant.duo.clientId !== record.clientId) {
       engine.events.emit('mfa.failed', req, who, { reason: 'tenant_changed', code: 'ERR_DUO_CODE_REJECTED' });
-      return sendError(
+      return engine.deny(
         req,
         res,
         new DuoMfaError('ERR_DUO_CODE_REJECTED', 'the tenant’s Duo application changed during sign-in'),
-        { retryHref },
       );
     }
 
@@ -188,8 +177,7 @@ export async function handleCallback(engine: MfaEngine, req: Request, res: Respo
         code: 'ERR_DUO_DEVICE_UNTRUSTED',
         trusted: result.device.trusted,
       });
-      return sendError(req, res, new DuoMfaError('ERR_DUO_DEVICE_UNTRUSTED', 'device not trusted'), {
-        retryHref,
+      return engine.deny(req, res, new DuoMfaError('ERR_DUO_DEVICE_UNTRUSTED', 'device not trusted'), {
         explanation: `Duo reports this device as “${result.device.trusted}”, and your organization only allows trusted devices.`,
       });
     }
@@ -225,11 +213,10 @@ export async function handleCallback(engine: MfaEngine, req: Request, res: Respo
         reason: 'session_save_failed',
         code: 'ERR_SESSION_SAVE_FAILED',
       });
-      return sendError(
+      return engine.deny(
         req,
         res,
         new DuoMfaError('ERR_SESSION_SAVE_FAILED', 'session save failed', { cause: error }),
-        { retryHref },
       );
     }
     engine.events.emit('mfa.succeeded', req, who, {
@@ -260,8 +247,7 @@ function duoReportedError(
     code: 'ERR_DUO_CALLBACK_ERROR',
   });
   const description = query.errorDescription ? ` Duo said: “${query.errorDescription}”` : '';
-  sendError(req, res, new DuoMfaError('ERR_DUO_CALLBACK_ERROR', 'Duo returned an error'), {
-    retryHref: engine.config.afterLoginPath,
+  engine.deny(req, res, new DuoMfaError('ERR_DUO_CALLBACK_ERROR', 'Duo returned an error'), {
     explanation: words + description,
   });
 }
@@ -279,7 +265,6 @@ async function exchangeFailed(
   const failure = isDuoMfaError(error)
     ? error
     : new DuoMfaError('ERR_DUO_UNAVAILABLE', 'exchange failed', { cause: error });
-  const retryHref = engine.config.afterLoginPath;
   if (failure.code === 'ERR_DUO_DENIED') {
     const reason = typeof failure.details.reason === 'string' ? failure.details.reason : '';
     const result = failure.details.result as DuoAuthResult | undefined;
@@ -290,12 +275,11 @@ async function exchangeFailed(
       code: deviceWords ? 'ERR_DUO_DEVICE_UNTRUSTED' : failure.code,
     });
     if (deviceWords) {
-      return sendError(req, res, new DuoMfaError('ERR_DUO_DEVICE_UNTRUSTED', 'Duo denied the device'), {
-        retryHref,
+      return engine.deny(req, res, new DuoMfaError('ERR_DUO_DEVICE_UNTRUSTED', 'Duo denied the device'), {
         explanation: deviceWords,
       });
     }
-    return sendError(req, res, failure, { retryHref, explanation: DENY_REASONS[reason] });
+    return engine.deny(req, res, failure, { explanation: DENY_REASONS[reason] });
   }
   const reason =
     failure.code === 'ERR_DUO_USERNAME_MISMATCH'
@@ -305,8 +289,7 @@ async function exchangeFailed(
         : 'exchange_failed';
   engine.logger.warn({ err: errorSummary(failure), tenant: who.tenant }, 'Duo code exchange failed');
   engine.events.emit('mfa.failed', req, who, { reason, code: failure.code });
-  sendError(req, res, failure, {
-    retryHref,
+  engine.deny(req, res, failure, {
     explanation:
       failure.code === 'ERR_DUO_CLOCK_SKEW'
         ? 'The server’s clock differs from Duo’s by more than a minute.'

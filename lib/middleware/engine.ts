@@ -17,7 +17,7 @@ import { handleCallback } from './callback';
 import { errorSummary, EventSink } from './events';
 import { HealthMonitor } from './health';
 import type { MfaConfig, MfaLogger, MfaUser } from './options';
-import { applySecurityHeaders, sendError, sendMfaRequired, wantsHtml } from './pages';
+import { applySecurityHeaders, sendError, sendMfaRequired, wantsHtml, type PageLinks } from './pages';
 import { safeReturnPath } from './return-path';
 import {
   MAX_PENDING_PER_SESSION,
@@ -54,10 +54,12 @@ export class MfaEngine {
   readonly policy: PolicySource;
   readonly health: HealthMonitor;
   private readonly bypassReported = new Map<string, number>();
+  private readonly links: PageLinks;
   private sessionWarningLogged = false;
 
   constructor(readonly config: MfaConfig) {
     this.logger = config.logger ?? pino({ name: 'express-duo-mfa' });
+    this.links = { retry: config.afterLoginPath, signOut: config.signOutPath };
     this.events = new EventSink(this.logger, config.onEvent, config.now);
     this.policy = openPolicy(config.policy, {
       env: config.env,
@@ -144,9 +146,7 @@ export class MfaEngine {
     if (!session) return;
     const user = this.resolveUser(req);
     if (user === undefined) {
-      return sendError(req, res, new DuoMfaError('ERR_DUO_MFA_REQUIRED', 'sign in first'), {
-        retryHref: this.config.afterLoginPath,
-      });
+      return this.deny(req, res, new DuoMfaError('ERR_DUO_MFA_REQUIRED', 'sign in first'), {});
     }
     const decision = this.decideFor(user);
     if (decision.tenant === undefined) return this.refuseUnknownTenant(req, res, user);
@@ -197,14 +197,13 @@ export class MfaEngine {
     const tenant = this.policy.current().tenants.get(tenantId);
     if (!tenant) return this.refuseUnknownTenant(req, res, user);
     const who = { tenant: tenantId, username: user.username };
-    const retryHref = this.config.afterLoginPath;
 
     const duoUsername = this.duoUsernameOf(user);
     if (duoUsername === undefined) {
       // Input a user controls must never look like an outage (S27): refuse, never fail open.
       const error = new DuoMfaError('ERR_DUO_USERNAME_INVALID', 'this username cannot be sent to Duo');
       this.events.emit('mfa.failed', req, who, { reason: 'invalid_username', code: error.code });
-      return sendError(req, res, error, { retryHref });
+      return this.deny(req, res, error);
     }
 
     try {
@@ -223,7 +222,7 @@ export class MfaEngine {
           limit: tenant.challengeLimit,
         });
         res.setHeader('Retry-After', String(CHALLENGE_WINDOW_MS / 1000));
-        return sendError(req, res, error, { retryHref });
+        return this.deny(req, res, error);
       }
 
       const state = randomBytes(32).toString('base64url');
@@ -296,7 +295,7 @@ export class MfaEngine {
         code: failure.code,
         failmode: 'closed',
       });
-      return sendError(req, res, failure, { retryHref: this.config.afterLoginPath });
+      return this.deny(req, res, failure);
     }
     const verification: Verification = {
       username: user.username,
@@ -330,6 +329,16 @@ export class MfaEngine {
     next();
   }
 
+  /** Answers an error page (or JSON) with this instance's links: back to sign-in, and sign-out when configured. */
+  deny(
+    req: Request,
+    res: Response,
+    error: DuoMfaError,
+    options: { explanation?: string; status?: number } = {},
+  ): void {
+    sendError(req, res, error, { ...options, links: this.links });
+  }
+
   /** Answers a failure page for anything thrown in a flow, with an event; never a stack trace. */
   failRequest(
     req: Request,
@@ -346,7 +355,7 @@ export class MfaEngine {
       'express-duo-mfa request failed',
     );
     this.events.emit('mfa.failed', req, who, { reason, code: failure.code });
-    if (!res.headersSent) sendError(req, res, failure, { retryHref: this.config.afterLoginPath });
+    if (!res.headersSent) this.deny(req, res, failure);
   }
 
   /** The session, or a 503 answered (S35, S39): no session is never a pass. */
@@ -361,9 +370,7 @@ export class MfaEngine {
           '(app.use(session({...}))) before duoMfa(); if it is mounted, its store is disconnected. Requests are refused until it is back.',
       );
     }
-    sendError(req, res, new DuoMfaError('ERR_SESSION_MISSING', 'no session on this request'), {
-      retryHref: this.config.afterLoginPath,
-    });
+    this.deny(req, res, new DuoMfaError('ERR_SESSION_MISSING', 'no session on this request'), {});
     return undefined;
   }
 
@@ -428,7 +435,7 @@ export class MfaEngine {
       { tenant: user.raw.tenant, username: user.username },
       { reason: 'unknown_tenant', code: error.code },
     );
-    sendError(req, res, error, { retryHref: this.config.afterLoginPath });
+    this.deny(req, res, error);
   }
 
   private reportBypass(req: Request, user: ResolvedUser, decision: Decision): void {

@@ -39,6 +39,8 @@ export interface TenantSettings {
 
 /** The middleware `duoMfa()` returns, with a few read-only helpers for host apps. */
 export interface DuoMfaMiddleware extends RequestHandler {
+  /** The tenant ids in the policy now, in file order. */
+  tenants(): string[];
   /** The effective settings of one tenant (secrets left out), or undefined when it is not in the policy. */
   tenantSettings(tenant: string): TenantSettings | undefined;
   /** Whether the policy asks this user for Duo right now, and why (pure; does not touch the session). */
@@ -73,6 +75,7 @@ export function duoMfa(options: DuoMfaOptions): DuoMfaMiddleware {
     engine.handle(req, res, next).catch(next);
   } as DuoMfaMiddleware;
 
+  middleware.tenants = () => [...engine.policy.current().tenants.keys()];
   middleware.tenantSettings = (tenant) => {
     const policy = engine.policy.current();
     const compiled = policy.tenants.get(tenant);

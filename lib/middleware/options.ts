@@ -4,6 +4,7 @@ import type { Request } from 'express';
 import type { RedisLike } from '../stores/types';
 import { didYouMean } from '../util/names';
 import { parseDuration } from '../util/duration';
+import { safeReturnPath } from './return-path';
 import type { AuditEvent } from './events';
 
 /** The user the host app signed in with its password, as `getUser` returns it. */
@@ -45,6 +46,11 @@ export interface DuoMfaOptions {
   ignore?: ReadonlyArray<string | RegExp>;
   /** Where to land when there is no safe return path. Default `/`. */
   afterLoginPath?: string;
+  /**
+   * The host app's sign-out endpoint (POST). When set, error pages offer a "Sign out" button next to "Back to
+   * sign-in", so a denied user can leave instead of being sent to Duo again. Default: none.
+   */
+  signOutPath?: string;
   /** How long one Duo verification lasts in a session: ms or '15m', '12h'. Default '12h'. */
   maxAge?: number | string;
   /** How long a fail-open pass lasts when Duo is down and the tenant's failmode is open. Default '5m'. */
@@ -87,6 +93,7 @@ export interface MfaConfig {
   readonly toDuoUsername: ((user: MfaUser) => string) | undefined;
   readonly ignore: ReadonlyArray<string | RegExp>;
   readonly afterLoginPath: string;
+  readonly signOutPath: string | undefined;
   readonly maxAgeMs: number;
   readonly failOpenMaxAgeMs: number;
   readonly duoTimeoutMs: number;
@@ -110,6 +117,7 @@ const KNOWN_OPTIONS = [
   'toDuoUsername',
   'ignore',
   'afterLoginPath',
+  'signOutPath',
   'maxAge',
   'failOpenMaxAge',
   'duoTimeoutMs',
@@ -191,6 +199,8 @@ export function parseOptions(input: unknown): MfaConfig {
     toDuoUsername: optionalFunction<(user: MfaUser) => string>('toDuoUsername', options.toDuoUsername),
     ignore: parseIgnore(options.ignore),
     afterLoginPath,
+    signOutPath:
+      options.signOutPath === undefined ? undefined : parseSitePath('signOutPath', options.signOutPath),
     maxAgeMs: parseDurationOption('maxAge', options.maxAge, '12h'),
     failOpenMaxAgeMs: parseDurationOption('failOpenMaxAge', options.failOpenMaxAge, '5m'),
     duoTimeoutMs: parsePositiveInt('duoTimeoutMs', options.duoTimeoutMs, 5000, 120_000),
@@ -244,6 +254,13 @@ function parseBaseUrl(value: unknown): string {
     );
   }
   return url.origin;
+}
+
+function parseSitePath(name: string, value: unknown): string {
+  if (typeof value !== 'string' || safeReturnPath(value, 'https://example.invalid') !== value) {
+    fail(`option "${name}" must be a path on this site starting with "/" (got ${show(value)})`);
+  }
+  return value;
 }
 
 function parseRoute(name: string, value: unknown, fallback: string): string {

@@ -12,7 +12,9 @@ main{max-width:34rem;margin:10vh auto;background:#fff;border-radius:8px;padding:
 h1{font-size:1.35rem;margin:0 0 .75rem}
 p{line-height:1.5}
 .code{color:#5a6275;font-size:.85rem;font-family:ui-monospace,monospace}
-.actions a{display:inline-block;margin-top:1rem;padding:.55rem 1.1rem;background:#1a6ed8;color:#fff;border-radius:4px;text-decoration:none}
+.actions{display:flex;gap:.75rem;align-items:center;margin-top:1rem}
+.actions a,.actions button{display:inline-block;padding:.55rem 1.1rem;background:#1a6ed8;color:#fff;border:0;border-radius:4px;text-decoration:none;font:inherit;cursor:pointer}
+.actions form{margin:0}.actions button{background:#5a6275}
 `.trim();
 
 const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`;
@@ -44,11 +46,19 @@ export function escapeHtml(value: string): string {
   return value.replace(/[&<>"'`=]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** Where error pages send people: back to sign-in, and (when the host app has one) a sign-out endpoint. */
+export interface PageLinks {
+  readonly retry: string;
+  /** POSTed to by a "Sign out" button, so a denied user can leave instead of looping into Duo again. */
+  readonly signOut?: string | undefined;
+}
+
 interface PageContent {
   readonly title: string;
   readonly paragraphs: readonly string[];
   readonly code?: string;
   readonly action?: { readonly href: string; readonly label: string };
+  readonly signOut?: string | undefined;
   /** Seconds-0 refresh to a same-origin URL (the SameSite=Strict bounce). */
   readonly refreshTo?: string;
 }
@@ -59,9 +69,13 @@ function renderPage(content: PageContent): string {
     : '';
   const paragraphs = content.paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('');
   const code = content.code ? `<p class="code">Error code: ${escapeHtml(content.code)}</p>` : '';
-  const action = content.action
-    ? `<p class="actions"><a href="${escapeHtml(content.action.href)}">${escapeHtml(content.action.label)}</a></p>`
+  const signOut = content.signOut
+    ? `<form method="post" action="${escapeHtml(content.signOut)}"><button type="submit">Sign out</button></form>`
     : '';
+  const action =
+    content.action || signOut
+      ? `<div class="actions">${content.action ? `<a href="${escapeHtml(content.action.href)}">${escapeHtml(content.action.label)}</a>` : ''}${signOut}</div>`
+      : '';
   return (
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">` +
     `<meta name="referrer" content="no-referrer">${refresh}<title>${escapeHtml(content.title)}</title><style>${STYLE}</style></head>` +
@@ -83,7 +97,7 @@ export function sendError(
   req: Request,
   res: Response,
   error: DuoMfaError,
-  options: { explanation?: string; retryHref: string; status?: number },
+  options: { explanation?: string; links: PageLinks; status?: number },
 ): void {
   const status = options.status ?? error.status;
   const meta = ERROR_CODES[error.code];
@@ -100,7 +114,8 @@ export function sendError(
       title: meta.title,
       paragraphs,
       code: error.code,
-      action: { href: options.retryHref, label: 'Back to sign-in' },
+      action: { href: options.links.retry, label: 'Back to sign-in' },
+      signOut: options.links.signOut,
     }),
   );
 }

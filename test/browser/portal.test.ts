@@ -207,6 +207,14 @@ describe('example staff portal in Chromium (browser end to end)', function () {
     await page.goto(lax().baseUrl);
     await page.waitForSelector('#send-push');
     assert.equal(origin(page), duo().url, 'the dashboard still asks for Duo');
+
+    // The denied page also lets the person sign out instead of going back to Duo.
+    await page.goBack();
+    await page.goto(`${lax().baseUrl}/duo/callback?state=${'A'.repeat(43)}&duo_code=x&duo_mfa_bounce=1`);
+    await page.waitForSelector('text=Sign out');
+    await Promise.all([page.waitForURL(/\/login/), page.click('text=Sign out')]);
+    await page.goto(lax().baseUrl);
+    assert.match(page.url(), /\/login/, 'signed out: the portal asks for the password again');
   });
 
   it('an untrusted device under trusted-endpoints "block" gets the device-not-trusted page', async () => {

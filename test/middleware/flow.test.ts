@@ -283,3 +283,61 @@ async function waitFor(check: () => boolean, timeoutMs: number): Promise<boolean
   }
   return check();
 }
+
+describe('duoMfa helpers and pages', () => {
+  let emulator: Emulator;
+  before(async () => {
+    emulator = await startDuoEmulator({ applications: ALL_APPS, mode: 'auto' });
+  });
+  after(async () => {
+    await emulator.close();
+  });
+
+  it('lists the tenants and their settings without secrets', () => {
+    const t = createTestApp({ emulator });
+    try {
+      assert.deepEqual(t.mfa.tenants(), ['acme', 'globex', 'initech']);
+      const acme = t.mfa.tenantSettings('acme')!;
+      assert.deepEqual(acme.mfa.rolesIncluded, ['admin', 'finance']);
+      assert.equal(acme.duo.clientId, ALL_APPS[0]!.clientId);
+      assert.ok(!JSON.stringify(acme).includes(ALL_APPS[0]!.clientSecret), 'no secret in the settings');
+      assert.equal(t.mfa.tenantSettings('nope'), undefined);
+    } finally {
+      t.close();
+    }
+  });
+
+  it('offers a sign-out button on error pages when signOutPath is set, so a denied user can leave', async () => {
+    emulator.setUser('dora', { result: 'deny', reason: 'user_marked_fraud' });
+    const t = createTestApp({ emulator, options: { signOutPath: '/logout' } });
+    try {
+      const agent = agentFor(t.app);
+      await login(agent, { username: 'dora', roles: ['admin'] });
+      const res = await completeMfa(agent, emulator);
+      assert.equal(res.status, 403);
+      assert.match(
+        res.text,
+        /<form method="post" action="\/logout"><button type="submit">Sign out<\/button><\/form>/,
+      );
+      assert.match(res.text, /<a href="\/">Back to sign-in<\/a>/);
+      assert.match(res.headers['content-security-policy']!, /form-action 'self'/);
+    } finally {
+      t.close();
+    }
+  });
+
+  it('never shows Duo’s "unknown" placeholders as device details', async () => {
+    const t = createTestApp({ emulator });
+    try {
+      const agent = agentFor(t.app);
+      await login(agent, { username: 'walt', roles: ['admin'] });
+      await completeMfa(agent, emulator);
+      const state = (await agent.get('/api/data').expect(200)).body.state;
+      assert.ok(
+        !/unknown unknown|\bunknown$/.test(`${state.device.os ?? ''} ${state.device.browser ?? ''}`.trim()),
+      );
+    } finally {
+      t.close();
+    }
+  });
+});

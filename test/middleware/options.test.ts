@@ -88,6 +88,9 @@ describe('duoMfa options', () => {
       typeError({ ...valid, callbackPath: '//evil' }, /"callbackPath"/);
       typeError({ ...valid, callbackPath: '/x', startPath: '/x' }, /must differ/);
       typeError({ ...valid, afterLoginPath: 'https://evil.example' }, /"afterLoginPath" must be a path/);
+      typeError({ ...valid, afterLoginPath: '//evil.example' }, /"afterLoginPath" must be a path/);
+      typeError({ ...valid, signOutPath: 'logout' }, /"signOutPath" must be a path/);
+      typeError({ ...valid, signOutPath: '/\\evil' }, /"signOutPath" must be a path/);
       typeError({ ...valid, ignore: '/login' }, /"ignore" must be an array/);
       typeError({ ...valid, ignore: ['login'] }, /"ignore\[0\]" must be a path prefix/);
       typeError({ ...valid, getUser: 'user' }, /"getUser" must be a function/);
