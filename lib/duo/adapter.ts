@@ -90,14 +90,14 @@ export class DuoAdapter {
     this.redirectUrl = options.redirectUrl;
     this.timeoutMs = options.timeoutMs ?? 5000;
     this.now = options.now ?? Date.now;
-    // One keep-alive agent shared by every tenant's client; free sockets are unref'd by Node.
+    // One keep-alive agent shared by every tenant's client; free sockets are unref'd by Node. No socket cap:
+    // a call queued behind a cap would spend its duoTimeoutMs waiting here and be reported as Duo's timeout.
     this.agent = new https.Agent({
       ca:
         options.ca === undefined
           ? constants.DUO_PINNED_CERT
           : (options.ca as string | Buffer | Array<string | Buffer>),
       keepAlive: true,
-      maxSockets: 64,
     });
   }
 
