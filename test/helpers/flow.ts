@@ -18,6 +18,18 @@ export function agentFor(app: Express): Agent {
   return request.agent(app);
 }
 
+/** The agent's current session cookie value (connect.sid), to replay it from another client or instance. */
+export function cookieOf(agent: Agent): string {
+  const cookie = agent.jar.getCookie('connect.sid', {
+    path: '/',
+    domain: '127.0.0.1',
+    secure: false,
+    script: false,
+  });
+  assert.ok(cookie, 'the agent holds no session cookie');
+  return cookie.value;
+}
+
 /** The host app's password login: sets req.session.user. */
 export async function login(agent: Agent, user: LoginUser): Promise<void> {
   await agent

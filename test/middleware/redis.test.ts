@@ -14,7 +14,7 @@ import {
   testPolicy,
   type TestApp,
 } from '../helpers/app';
-import { agentFor, beginMfa, completeMfa, duoAnswers, login } from '../helpers/flow';
+import { agentFor, beginMfa, completeMfa, cookieOf, duoAnswers, login } from '../helpers/flow';
 import { deleteKeys, redisOrSkip, uniquePrefix } from '../helpers/redis';
 
 type Emulator = Awaited<ReturnType<typeof startDuoEmulator>>;
@@ -102,12 +102,7 @@ describe('duoMfa middleware with Redis (connect-redis + ioredis)', function () {
     const agent = agentFor(t.app);
     await login(agent, { username: 'alice', roles: ['admin'] });
     const authUrl = await beginMfa(agent);
-    const pendingCookie = agent.jar.getCookie('connect.sid', {
-      path: '/',
-      domain: '127.0.0.1',
-      secure: false,
-      script: false,
-    })!.value;
+    const pendingCookie = cookieOf(agent);
     const done = await agent.get(await duoAnswers(emulator, authUrl)).expect(303);
     const verifiedCookie = sessionCookie(done.headers['set-cookie'])!;
     assert.ok(verifiedCookie && verifiedCookie !== pendingCookie);
@@ -126,12 +121,7 @@ describe('duoMfa middleware with Redis (connect-redis + ioredis)', function () {
     const agentA = agentFor(a.app);
     await login(agentA, { username: 'dana' });
     const authUrl = await beginMfa(agentA);
-    const cookie = agentA.jar.getCookie('connect.sid', {
-      path: '/',
-      domain: '127.0.0.1',
-      secure: false,
-      script: false,
-    })!.value;
+    const cookie = cookieOf(agentA);
     const done = await request(b.app)
       .get(await duoAnswers(emulator, authUrl))
       .set('Cookie', `connect.sid=${cookie}`)
@@ -147,12 +137,7 @@ describe('duoMfa middleware with Redis (connect-redis + ioredis)', function () {
     const agentA = agentFor(a.app);
     await login(agentA, { username: 'alice', roles: ['admin'] });
     const authUrl = await beginMfa(agentA);
-    const cookie = agentA.jar.getCookie('connect.sid', {
-      path: '/',
-      domain: '127.0.0.1',
-      secure: false,
-      script: false,
-    })!.value;
+    const cookie = cookieOf(agentA);
     const callback = await duoAnswers(emulator, authUrl);
     const tokensBefore = emulator.calls.token;
     const results = await Promise.all([
@@ -174,12 +159,7 @@ describe('duoMfa middleware with Redis (connect-redis + ioredis)', function () {
     const agentA = agentFor(a.app);
     await login(agentA, { username: 'alice', roles: ['admin'] });
     await beginMfa(agentA);
-    const cookie = agentA.jar.getCookie('connect.sid', {
-      path: '/',
-      domain: '127.0.0.1',
-      secure: false,
-      script: false,
-    })!.value;
+    const cookie = cookieOf(agentA);
     const second = await request(b.app)
       .get('/private')
       .set('Accept', 'text/html')

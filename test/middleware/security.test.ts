@@ -17,7 +17,7 @@ import {
   testPolicy,
   type TestApp,
 } from '../helpers/app';
-import { agentFor, beginMfa, completeMfa, duoAnswers, login, type Agent } from '../helpers/flow';
+import { agentFor, beginMfa, completeMfa, cookieOf, duoAnswers, login, type Agent } from '../helpers/flow';
 
 type Emulator = Awaited<ReturnType<typeof startDuoEmulator>>;
 
@@ -25,11 +25,6 @@ function stateOf(authUrl: URL): string {
   const jwt = authUrl.searchParams.get('request')!;
   const claims = JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString('utf8'));
   return claims.state as string;
-}
-
-function cookieOf(agent: Agent): string {
-  return agent.jar.getCookie('connect.sid', { path: '/', domain: '127.0.0.1', secure: false, script: false })!
-    .value;
 }
 
 async function pendingLogin(
