@@ -26,6 +26,7 @@ describe('Duo adapter contract with @duosecurity/duo_universal', () => {
     );
     assert.equal(axios.defaults.httpsAgent.options.ca, constants.DUO_PINNED_CERT);
     assert.equal(typeof axios.interceptors.request.use, 'function');
+    assert.equal(typeof axios.interceptors.response.use, 'function');
   });
 
   it('uses the documented client methods and error messages', () => {
@@ -55,6 +56,9 @@ describe('Duo adapter contract with @duosecurity/duo_universal', () => {
       const axios = client.axios;
       assert.equal((axios.defaults.httpsAgent as https.Agent).options.ca, 'x');
       assert.equal((axios.defaults.httpsAgent as https.Agent).options.keepAlive, true);
+      // One request interceptor (the abort signal) and one response interceptor (Duo's clock, FAIL codes).
+      assert.equal(axios.interceptors.request.handlers.filter(Boolean).length, 1);
+      assert.equal(axios.interceptors.response.handlers.filter(Boolean).length, 1);
     } finally {
       adapter.close();
     }
