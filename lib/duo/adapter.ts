@@ -54,11 +54,26 @@ interface ClientInternals {
 /** One Duo call: its abort signal in, Duo's in-band failure code (`stat: FAIL`) out. */
 interface CallContext {
   readonly signal: AbortSignal;
+  /** HTTP status of Duo's answer, when there was one. */
+  httpStatus?: number;
+  /** Duo's in-band failure code (`stat: "FAIL"`), e.g. 40002. */
   duoFailCode?: number;
+}
+
+/**
+ * True when Duo itself answered and refused the request: an HTTP 4xx (except 408 and 429, which say "busy"), or
+ * a FAIL body with a 4xxxx code. Anything else — no answer, TLS failure, 5xx, 5xxxx — is an outage.
+ */
+function refusedByDuo(context: CallContext): boolean {
+  const code = context.duoFailCode;
+  if (code !== undefined) return code >= 40000 && code < 50000;
+  const status = context.httpStatus;
+  return status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
 }
 
 /** What the adapter reads from any Duo HTTP response: its body timestamp and Date header (Duo's clock). */
 interface DuoHttpResponse {
+  status?: number;
   data?: unknown;
   headers?: Record<string, unknown> | { get?(name: string): unknown };
 }
@@ -114,14 +129,21 @@ export class DuoAdapter {
         const skew = this.skewByHost.get(credentials.apiHost);
         // A wrong local clock makes Duo refuse our client assertion: say so rather than "Duo is down" (S29).
         if (skew !== undefined && Math.abs(skew) > JWT_LEEWAY_MS) return this.clockSkewError(skew, error);
-        // Duo answered and refused these credentials (4xxxx, e.g. 40002 invalid_client): a configuration
-        // error, not an outage, so it must never trigger a tenant's fail-open.
-        const failCode = context.duoFailCode;
-        if (failCode !== undefined && failCode >= 40000 && failCode < 50000) {
+        // Duo answered and refused these credentials (an HTTP 4xx, or a 4xxxx code such as 40002 invalid_client):
+        // a configuration error, not an outage, so it must never trigger a tenant's fail-open.
+        if (refusedByDuo(context)) {
+          const what = context.duoFailCode ?? `HTTP ${context.httpStatus}`;
           return new DuoMfaError(
             'ERR_DUO_CREDENTIALS',
-            `Duo refused this application's credentials (${failCode}): check clientId, clientSecret and apiHost in the policy file`,
-            { cause: error, details: { apiHost: credentials.apiHost, duoCode: failCode } },
+            `Duo refused this application's credentials (${what}): check clientId, clientSecret and apiHost in the policy file`,
+            {
+              cause: error,
+              details: {
+                apiHost: credentials.apiHost,
+                duoCode: context.duoFailCode,
+                httpStatus: context.httpStatus,
+              },
+            },
           );
         }
         return new DuoMfaError('ERR_DUO_UNAVAILABLE', `Duo health check failed: ${describe(error)}`, {
@@ -207,6 +229,16 @@ export class DuoAdapter {
     );
   }
 
+  /** Notes what Duo answered, on success and error alike: its clock, and for this call the status and FAIL code. */
+  private observeResponse(apiHost: string, response: DuoHttpResponse | undefined): void {
+    this.observeClock(apiHost, response);
+    const context = this.callContext.getStore();
+    if (!context || !response) return;
+    if (typeof response.status === 'number') context.httpStatus = response.status;
+    const data = response.data as { stat?: unknown; code?: unknown } | undefined;
+    if (data?.stat === 'FAIL' && typeof data.code === 'number') context.duoFailCode = data.code;
+  }
+
   /** Records Duo's clock from a response: the body's timestamp when there is one, else the Date header. */
   private observeClock(apiHost: string, response: DuoHttpResponse | undefined): void {
     const data = response?.data as { timestamp?: unknown; response?: { timestamp?: unknown } } | undefined;
@@ -253,15 +285,11 @@ export class DuoAdapter {
     });
     internals.axios.interceptors.response.use(
       (response) => {
-        this.observeClock(credentials.apiHost, response);
-        const data = response.data as { stat?: unknown; code?: unknown } | undefined;
-        const context = this.callContext.getStore();
-        if (context && data?.stat === 'FAIL' && typeof data.code === 'number')
-          context.duoFailCode = data.code;
+        this.observeResponse(credentials.apiHost, response);
         return response;
       },
       (error: unknown) => {
-        this.observeClock(
+        this.observeResponse(
           credentials.apiHost,
           (error as { response?: DuoHttpResponse } | undefined)?.response,
         );

@@ -18,7 +18,7 @@ const USER_KEYS = ['result', 'enrolled', 'device', 'reason', 'factor'] as const;
 const DEVICE_KEYS = ['platform', 'trusted'] as const;
 const FAULT_KEYS = ['health', 'token', 'delayMs'] as const;
 const MODES: readonly EmulatorMode[] = ['interactive', 'auto'];
-const HEALTH_FAULTS: readonly HealthFault[] = ['down', 'error', 'hang', 'slow'];
+const HEALTH_FAULTS: readonly HealthFault[] = ['down', 'error', 'refused', 'hang', 'slow'];
 const TOKEN_FAULTS: readonly TokenFault[] = [
   'error',
   'hang',

@@ -129,6 +129,18 @@ export function createEmulatorServer(
                 error_description: 'The Duo emulator is injecting a token endpoint failure.',
               }),
         );
+      case 'refused':
+        state.record({ endpoint, outcome: 'fault:refused' });
+        return send(
+          res,
+          jsonReply(401, {
+            stat: 'FAIL',
+            code: 40002,
+            message: 'invalid_client',
+            message_detail: 'The provided client_assertion was invalid.',
+            timestamp: state.nowSeconds(),
+          }),
+        );
       case 'hang':
         state.record({ endpoint, outcome: 'fault:hang' });
         return; // accepted, never answered: close() destroys the connection

@@ -52,7 +52,7 @@ export interface EmulatedUser {
   readonly factor?: string;
 }
 
-export type HealthFault = 'down' | 'error' | 'hang' | 'slow';
+export type HealthFault = 'down' | 'error' | 'refused' | 'hang' | 'slow';
 
 export type TokenFault =
   | 'error'
@@ -73,7 +73,8 @@ export type TokenFault =
 /**
  * Failure injected into the health check and/or token endpoint until cleared with `setFault(null)`.
  *
- * - health `down`: 503 with a load balancer's HTML body; `error`: 200 with Duo's `stat: "FAIL"` body;
+ * - health `down`: 503 with a load balancer's HTML body; `error`: 200 with Duo's `stat: "FAIL"` body (code 50000);
+ *   `refused`: 401 with Duo's `invalid_client` FAIL body (code 40002), as for a disabled or deleted application;
  *   `hang`: accepts the request and never answers; `slow`: answers normally after `delayMs`.
  * - token `error`: 500; `hang` / `slow` as above; the others return a 200 whose id_token (or envelope) is
  *   tampered in the named way (`deny` is a validly signed token that says deny).

@@ -16,6 +16,8 @@ import {
   MAX_CONSUMED_PER_SESSION,
   mfaData,
   rotateSession,
+  SessionChangedError,
+  sessionOf,
   type PendingRef,
   type SessionLike,
   type Verification,
@@ -36,8 +38,8 @@ interface CallbackQuery {
 
 /** Handles GET callbackPath. Every failure answers a page or JSON with a DuoMfaError code and leaves the user unverified. */
 export async function handleCallback(engine: MfaEngine, req: Request, res: Response): Promise<void> {
-  if (req.method !== 'GET' && req.method !== 'HEAD') {
-    res.setHeader('Allow', 'GET, HEAD');
+  if (req.method !== 'GET') {
+    res.setHeader('Allow', 'GET');
     return engine.deny(req, res, new DuoMfaError('ERR_DUO_CALLBACK_INVALID', 'wrong method'), {
       status: 405,
     });
@@ -125,11 +127,7 @@ export async function handleCallback(engine: MfaEngine, req: Request, res: Respo
     // S3/S19: the browser's signed-in user must still be the one who started; the Duo username comes only from
     // the server-side record.
     const user = engine.resolveUser(req);
-    if (
-      !user ||
-      user.username !== record.username ||
-      (user.raw.tenant ?? engine.policy.current().defaultTenant) !== record.tenant
-    ) {
+    if (!user || !engine.sameUser(req, record.username, record.tenant)) {
       engine.events.emit('mfa.failed', req, who, { reason: 'user_changed', code: 'ERR_DUO_STATE_MISMATCH' });
       return engine.deny(req, res, new DuoMfaError('ERR_DUO_STATE_MISMATCH', 'signed-in user changed'), {});
     }
@@ -184,13 +182,20 @@ export async function handleCallback(engine: MfaEngine, req: Request, res: Respo
 
     const device = deviceSummary(result);
     try {
-      await rotateSession(req, (fresh) => {
+      // Re-read after the exchange: a logout or another sign-in meanwhile must not be undone (S8).
+      const stillPending = () =>
+        engine.sameUser(req, record.username, record.tenant) &&
+        Boolean(sessionOf(req) && mfaData(sessionOf(req)!).pending?.[pendingId]);
+      await rotateSession(req, stillPending, (fresh) => {
         const current = mfaData(fresh);
+        const pendingLeft = { ...current.pending };
+        delete pendingLeft[pendingId];
         const consumed = [...(current.consumed ?? []), { id: pendingId, returnTo: record.returnTo }].slice(
           -MAX_CONSUMED_PER_SESSION,
         );
         fresh.duoMfa = {
           ...current,
+          pending: pendingLeft,
           verified: {
             username: record.username,
             tenant: record.tenant,
@@ -204,6 +209,17 @@ export async function handleCallback(engine: MfaEngine, req: Request, res: Respo
         };
       });
     } catch (error) {
+      if (error instanceof SessionChangedError) {
+        engine.events.emit('mfa.failed', req, who, {
+          reason: 'session_changed',
+          code: 'ERR_DUO_STATE_MISMATCH',
+        });
+        return engine.deny(
+          req,
+          res,
+          new DuoMfaError('ERR_DUO_STATE_MISMATCH', 'session changed during sign-in'),
+        );
+      }
       // S36: never redirect into the app when the verification could not be stored.
       engine.logger.error(
         { err: errorSummary(error) },

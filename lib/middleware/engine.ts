@@ -25,6 +25,7 @@ import {
   rotateSession,
   sessionOf,
   hasForeignSession,
+  SessionChangedError,
   type SessionLike,
   type Verification,
 } from './session';
@@ -240,24 +241,29 @@ export class MfaEngine {
       };
       await this.store.putPending(id, record, PENDING_TTL_MS);
       try {
-        await rotateSession(req, (session) => {
-          const data = mfaData(session);
-          const pending = Object.entries(data.pending ?? {})
-            .filter(([, ref]) => startedAt - ref.startedAt < PENDING_TTL_MS)
-            .slice(-(MAX_PENDING_PER_SESSION - 1));
-          const keepVerified =
-            data.verified && data.verified.username === user.username && data.verified.tenant === tenantId;
-          session.duoMfa = {
-            ...data,
-            verified: keepVerified ? data.verified : undefined,
-            pending: Object.fromEntries([
-              ...pending,
-              [id, { tenant: tenantId, username: user.username, startedAt, returnTo: how.returnTo }],
-            ]),
-          };
-        });
+        await rotateSession(
+          req,
+          () => this.sameUser(req, user.username, tenantId),
+          (session) => {
+            const data = mfaData(session);
+            const pending = Object.entries(data.pending ?? {})
+              .filter(([, ref]) => startedAt - ref.startedAt < PENDING_TTL_MS)
+              .slice(-(MAX_PENDING_PER_SESSION - 1));
+            const keepVerified =
+              data.verified && data.verified.username === user.username && data.verified.tenant === tenantId;
+            session.duoMfa = {
+              ...data,
+              verified: keepVerified ? data.verified : undefined,
+              pending: Object.fromEntries([
+                ...pending,
+                [id, { tenant: tenantId, username: user.username, startedAt, returnTo: how.returnTo }],
+              ]),
+            };
+          },
+        );
       } catch (error) {
         await this.store.deletePending(id).catch(() => undefined);
+        if (error instanceof SessionChangedError) return this.sessionChanged(req, res, who);
         throw new DuoMfaError(
           'ERR_SESSION_SAVE_FAILED',
           'the session could not be saved before going to Duo',
@@ -304,10 +310,15 @@ export class MfaEngine {
       via: 'failopen',
     };
     try {
-      await rotateSession(req, (session) => {
-        session.duoMfa = { ...mfaData(session), verified: verification };
-      });
+      await rotateSession(
+        req,
+        () => this.sameUser(req, user.username, tenant.id),
+        (session) => {
+          session.duoMfa = { ...mfaData(session), verified: verification };
+        },
+      );
     } catch (saveError) {
+      if (saveError instanceof SessionChangedError) return this.sessionChanged(req, res, who);
       return this.failRequest(
         req,
         res,
@@ -327,6 +338,24 @@ export class MfaEngine {
       verification,
     });
     next();
+  }
+
+  /** True when the request's (possibly reloaded) session belongs to this canonical username and tenant. */
+  sameUser(req: Request, username: string, tenant: string): boolean {
+    let now: ResolvedUser | undefined;
+    try {
+      now = this.resolveUser(req);
+    } catch {
+      return false;
+    }
+    return now !== undefined && now.username === username && this.decideFor(now).tenant === tenant;
+  }
+
+  /** The session was logged out, revoked or taken over while we waited: grant nothing, start from the top. */
+  private sessionChanged(req: Request, res: Response, who: { tenant?: string; username?: string }): void {
+    this.events.emit('mfa.failed', req, who, { reason: 'session_changed', code: 'ERR_DUO_STATE_MISMATCH' });
+    applySecurityHeaders(req, res);
+    res.redirect(303, this.config.afterLoginPath);
   }
 
   /** Answers an error page (or JSON) with this instance's links: back to sign-in, and sign-out when configured. */
@@ -389,7 +418,17 @@ export class MfaEngine {
       throw new TypeError('express-duo-mfa: getUser(req) returned a user whose "tenant" is not a string');
     }
     const rolesRaw = (raw as { roles?: unknown }).roles;
-    const roles = Array.isArray(rolesRaw) ? rolesRaw.filter((r): r is string => typeof r === 'string') : [];
+    if (
+      rolesRaw !== undefined &&
+      rolesRaw !== null &&
+      !(Array.isArray(rolesRaw) && rolesRaw.every((r) => typeof r === 'string'))
+    ) {
+      // A role in the wrong shape must not silently exempt its holder from Duo (S7).
+      throw new TypeError(
+        'express-duo-mfa: getUser(req) returned a user whose "roles" is not an array of strings',
+      );
+    }
+    const roles = rolesRaw ?? [];
     return { raw: { ...raw, tenant: tenant ?? undefined }, username: canonicalName(username), roles };
   }
 
@@ -406,6 +445,9 @@ export class MfaEngine {
   currentVerification(session: SessionLike, user: ResolvedUser, tenant: string): Verification | undefined {
     const verified = mfaData(session).verified;
     if (!verified || verified.username !== user.username || verified.tenant !== tenant) return undefined;
+    // A fail-open pass ends as soon as the tenant no longer fails open.
+    if (verified.via === 'failopen' && this.policy.current().tenants.get(tenant)?.failmode !== 'open')
+      return undefined;
     const age = this.config.now() - verified.at;
     const maxAge = verified.via === 'failopen' ? this.config.failOpenMaxAgeMs : this.config.maxAgeMs;
     return age >= 0 && age <= maxAge ? verified : undefined;
@@ -413,7 +455,10 @@ export class MfaEngine {
 
   /** The Duo username: toDuoUsername(user) or the canonical username; undefined when unusable. */
   duoUsernameOf(user: ResolvedUser): string | undefined {
-    const name = this.config.toDuoUsername ? this.config.toDuoUsername(user.raw) : user.username;
+    // toDuoUsername sees the canonical username, so " ALICE" and "alice" can never map to two Duo users (S20).
+    const name = this.config.toDuoUsername
+      ? this.config.toDuoUsername({ ...user.raw, username: user.username })
+      : user.username;
     if (typeof name !== 'string' || name === '' || name.length > MAX_USERNAME) return undefined;
     if (hasControlCharacters(name) || name !== name.trim()) return undefined;
     return name;

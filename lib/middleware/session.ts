@@ -43,6 +43,7 @@ export interface DuoMfaSessionData {
 /** The parts of an express-session Session the middleware uses. */
 export interface SessionLike {
   duoMfa?: DuoMfaSessionData;
+  reload(callback: (err?: unknown) => void): void;
   regenerate(callback: (err?: unknown) => void): void;
   save(callback: (err?: unknown) => void): void;
   [key: string]: unknown;
@@ -73,23 +74,53 @@ export function mfaData(session: SessionLike): Readonly<DuoMfaSessionData> {
   return typeof data === 'object' && data !== null ? data : {};
 }
 
+/** The session changed under us while we waited for Duo or Redis: logged out, revoked, or another user. */
+export class SessionChangedError extends Error {
+  override readonly name = 'SessionChangedError';
+}
+
 /**
- * Gives the session a new id (the old store entry is destroyed), copies the host app's data across, applies
- * `update` to the new session and saves it — resolving only once the store has it (S1, S2).
+ * Re-reads the session from the store — so a logout or revocation that happened while we awaited Duo or Redis is
+ * seen — and checks `stillValid` on it; then gives it a new id (the old store entry is destroyed), copies the host
+ * app's data across, applies `update` and saves, resolving only once the store has it (S1, S2, S8).
+ *
+ * On any failure the request's session is dropped, so express-session neither re-saves what `update` wrote nor
+ * sends a cookie for it: a failed rotation never leaves a half-granted session behind (S36).
  */
-export async function rotateSession(req: Request, update: (session: SessionLike) => void): Promise<void> {
-  const old = sessionOf(req);
-  if (!old) throw new Error('no session');
-  const kept: Record<string, unknown> = {};
-  for (const key of Object.keys(old)) if (key !== 'cookie') kept[key] = old[key];
-  await new Promise<void>((resolve, reject) =>
-    old.regenerate((err) => (err ? reject(toError(err)) : resolve())),
-  );
-  const fresh = sessionOf(req);
-  if (!fresh) throw new Error('session lost during regenerate');
-  Object.assign(fresh, kept);
-  update(fresh);
-  await saveSession(fresh);
+export async function rotateSession(
+  req: Request,
+  stillValid: () => boolean,
+  update: (session: SessionLike) => void,
+): Promise<void> {
+  try {
+    const stored = sessionOf(req);
+    if (!stored) throw new SessionChangedError('no session');
+    const found = await new Promise<boolean>((resolve, reject) =>
+      stored.reload((err) => {
+        if (!err) return resolve(true);
+        // express-session says "failed to load session" when the store answered without it; anything else is
+        // the store failing, which is an outage, not a logout.
+        if (err instanceof Error && err.message === 'failed to load session') return resolve(false);
+        reject(toError(err));
+      }),
+    );
+    if (!found) throw new SessionChangedError('session is gone from the store');
+    if (!stillValid()) throw new SessionChangedError('session changed while waiting');
+    const old = sessionOf(req)!;
+    const kept: Record<string, unknown> = {};
+    for (const key of Object.keys(old)) if (key !== 'cookie') kept[key] = old[key];
+    await new Promise<void>((resolve, reject) =>
+      old.regenerate((err) => (err ? reject(toError(err)) : resolve())),
+    );
+    const fresh = sessionOf(req);
+    if (!fresh) throw new Error('session lost during regenerate');
+    Object.assign(fresh, kept);
+    update(fresh);
+    await saveSession(fresh);
+  } catch (error) {
+    delete (req as { session?: unknown }).session;
+    throw error;
+  }
 }
 
 /** Saves now and waits for the store. */

@@ -83,6 +83,8 @@ export interface TestAppOptions {
   noSession?: boolean;
   /** Wraps the session store (failure injection). */
   wrapStore?: (store: session.Store) => session.Store;
+  /** express-session's saveUninitialized (default false, as the README recommends). */
+  saveUninitialized?: boolean;
 }
 
 export const BASE_URL = 'http://127.0.0.1';
@@ -110,7 +112,7 @@ export function createTestApp(options: TestAppOptions): TestApp {
       session({
         secret: 'test-session-secret',
         resave: false,
-        saveUninitialized: false,
+        saveUninitialized: options.saveUninitialized ?? false,
         store,
         cookie: { sameSite: options.sameSite ?? 'lax', httpOnly: true, secure: false },
       }),
@@ -128,6 +130,11 @@ export function createTestApp(options: TestAppOptions): TestApp {
       roles: typeof body.roles === 'string' ? body.roles.split(',').filter(Boolean) : (body.roles ?? []),
     };
     s.cart = ['host-data-kept'];
+    res.status(204).end();
+  });
+  // A host that stores whatever it likes as the user (JSON body as-is), to test odd shapes.
+  app.post('/login-json', (req: Request, res: Response) => {
+    (req.session as unknown as Record<string, unknown>).user = req.body as unknown;
     res.status(204).end();
   });
   app.post('/logout', (req: Request, res: Response, next: NextFunction) => {

@@ -429,12 +429,19 @@ describe('reliability: fuzzing the callback and the gated routes (S10, S27, S41)
         assert.equal(login.status, 204);
         const page = await browser.navigate('/private');
         const api = await browser.api('GET', '/api/data');
-        // The host app broke getUser's contract (README: "a user without a string username is an error, never a
-        // pass"): the middleware hands a TypeError to the host's error handler, which answers 503. Whitelisted.
+        // The host app broke getUser's contract (README: a user without a string username, a non-string tenant
+        // or roles that are not an array of strings is an error, never a pass): the middleware hands a TypeError
+        // to the host's error handler, which answers 503. Whitelisted. (The host's /login splits a string.)
+        const badRoles =
+          typeof rolesValue !== 'string' &&
+          rolesValue !== null &&
+          rolesValue !== undefined &&
+          !(Array.isArray(rolesValue) && rolesValue.every((r) => typeof r === 'string'));
         const brokenContract =
           typeof name !== 'string' ||
           canonicalName(name) === '' ||
-          (tenantValue !== undefined && tenantValue !== null && typeof tenantValue !== 'string');
+          (tenantValue !== undefined && tenantValue !== null && typeof tenantValue !== 'string') ||
+          badRoles;
         if (brokenContract) {
           for (const res of [page, api]) {
             assert.equal(res.status, 503, `contract broken: ${res.status}`);
