@@ -188,21 +188,22 @@ export async function handleCallback(engine: MfaEngine, req: Request, res: Respo
         Boolean(sessionOf(req) && mfaData(sessionOf(req)!).pending?.[pendingId]);
       await rotateSession(req, stillPending, (fresh) => {
         const current = mfaData(fresh);
+        const at = engine.config.now();
         const pendingLeft = { ...current.pending };
         delete pendingLeft[pendingId];
-        const consumed = [...(current.consumed ?? []), { id: pendingId, returnTo: record.returnTo }].slice(
-          -MAX_CONSUMED_PER_SESSION,
-        );
+        // Kept small: express-session hashes and re-serialises the session on every request.
+        const consumed = [...(current.consumed ?? []), { id: pendingId, returnTo: record.returnTo, at }]
+          .filter((entry) => at - entry.at < PENDING_TTL_MS)
+          .slice(-MAX_CONSUMED_PER_SESSION);
         fresh.duoMfa = {
-          ...current,
-          pending: pendingLeft,
+          ...(Object.keys(pendingLeft).length > 0 ? { pending: pendingLeft } : {}),
           verified: {
             username: record.username,
             tenant: record.tenant,
-            at: engine.config.now(),
+            at,
             via: 'duo',
-            factor: result.factor || undefined,
-            txid: result.txid || undefined,
+            ...(result.factor ? { factor: result.factor } : {}),
+            ...(result.txid ? { txid: result.txid } : {}),
             device,
           },
           consumed,

@@ -101,18 +101,31 @@ export class MfaEngine {
     this.adapter.close();
   }
 
-  /** The middleware body. Never throws; unexpected failures go to next(err). */
-  async handle(req: Request, res: Response, next: NextFunction): Promise<void> {
+  /**
+   * The middleware body. Synchronous for requests that pass (verified, exempt, ignored, anonymous): they create no
+   * promise on the hot path. Returns a promise for the flows that wait on Duo or a store; its rejection, and any
+   * throw, must go to next(err).
+   */
+  handle(req: Request, res: Response, next: NextFunction): Promise<void> | void {
     const path = req.path;
-    if (path === this.config.callbackPath) return handleCallback(this, req, res);
-    if (path === this.config.startPath) return this.handleStart(req, res, next);
-    if (this.isIgnored(path)) return next();
+    if (path === this.config.callbackPath) {
+      attachEngine(req, this);
+      return handleCallback(this, req, res);
+    }
+    if (path === this.config.startPath) {
+      attachEngine(req, this);
+      return this.handleStart(req, res, next);
+    }
+    if (this.isIgnored(path)) {
+      attachEngine(req, this);
+      return next();
+    }
 
     const session = this.requireSession(req, res);
     if (!session) return;
     const user = this.resolveUser(req);
     if (user === undefined) {
-      setState(req, {
+      setState(req, this, {
         verified: false,
         required: false,
         reason: { code: 'not_signed_in', detail: 'no user is signed in' },
@@ -125,16 +138,21 @@ export class MfaEngine {
 
     const verification = this.currentVerification(session, user, decision.tenant);
     if (verification) {
-      setState(req, { verified: true, required: decision.required, reason: decision.reason, verification });
+      setState(req, this, {
+        verified: true,
+        required: decision.required,
+        reason: decision.reason,
+        verification,
+      });
       return next();
     }
     if (!decision.required) {
       this.reportBypass(req, user, decision);
-      setState(req, { verified: false, required: false, reason: decision.reason });
+      setState(req, this, { verified: false, required: false, reason: decision.reason });
       return next();
     }
 
-    setState(req, { verified: false, required: true, reason: decision.reason });
+    setState(req, this, { verified: false, required: true, reason: decision.reason });
     if (req.method === 'GET' && wantsHtml(req)) {
       return this.start(req, res, next, user, decision, { returnTo: this.returnPathOf(req), stepUp: false });
     }
@@ -331,7 +349,7 @@ export class MfaEngine {
       code: failure.code,
       validForMs: this.config.failOpenMaxAgeMs,
     });
-    setState(req, {
+    setState(req, this, {
       verified: true,
       required: true,
       reason: { code: 'failopen', detail: 'Duo is unavailable and the tenant fails open' },
@@ -542,14 +560,34 @@ export function singleParam(value: unknown): string | undefined {
 
 export function setState(
   req: Request,
-  state: Omit<DuoMfaRequestState, 'device'> & { verification?: Verification },
+  engine: MfaEngine,
+  state: Pick<DuoMfaRequestState, 'verified' | 'required' | 'reason'> & { verification?: Verification },
 ): void {
-  const { verification, ...rest } = state;
-  (req as { duoMfa?: DuoMfaRequestState }).duoMfa = Object.freeze({
-    ...rest,
+  const verification = state.verification;
+  const value = {
+    verified: state.verified,
+    required: state.required,
+    reason: state.reason,
     via: verification?.via,
     verifiedAt: verification?.at,
     factor: verification?.factor,
     device: verification?.device,
-  });
+  };
+  // The engine rides on the state (non-enumerable: invisible to JSON and deepStrictEqual) for requireRecentMfa,
+  // rather than on req: a new property on an Express 5 request takes V8's slow path.
+  Object.defineProperty(value, ENGINE, { value: engine });
+  (req as { duoMfa?: DuoMfaRequestState }).duoMfa = Object.freeze(value);
+}
+
+const ENGINE = Symbol.for('express-duo-mfa.engine');
+
+/** Puts the engine on a request that gets no `req.duoMfa` (ignored paths, start, callback). */
+function attachEngine(req: Request, engine: MfaEngine): void {
+  (req as unknown as Record<symbol, unknown>)[ENGINE] = engine;
+}
+
+/** The engine of the duoMfa() that saw this request, if any (for requireRecentMfa). */
+export function engineOf(req: Request): MfaEngine | undefined {
+  const fromState = (req.duoMfa as unknown as Record<symbol, unknown> | undefined)?.[ENGINE];
+  return (fromState ?? (req as unknown as Record<symbol, unknown>)[ENGINE]) as MfaEngine | undefined;
 }

@@ -6,10 +6,8 @@ import { decide } from '../policy/decide';
 import type { CompiledTenant, Decision } from '../policy/types';
 import { parseDuration } from '../util/duration';
 import { canonicalName } from '../util/names';
-import { MfaEngine } from './engine';
+import { engineOf, MfaEngine } from './engine';
 import { parseOptions, type DuoMfaOptions, type MfaUser } from './options';
-
-const ENGINE = Symbol.for('express-duo-mfa.engine');
 
 /** A tenant's effective settings, as loaded from the policy file — without secrets. */
 export interface TenantSettings {
@@ -71,8 +69,14 @@ export function duoMfa(options: DuoMfaOptions): DuoMfaMiddleware {
   const engine = new MfaEngine(parseOptions(options));
 
   const middleware = function duoMfaMiddleware(req: Request, res: Response, next: NextFunction): void {
-    (req as unknown as Record<symbol, unknown>)[ENGINE] = engine;
-    engine.handle(req, res, next).catch(next);
+    let pending: Promise<void> | void;
+    try {
+      pending = engine.handle(req, res, next);
+    } catch (error) {
+      next(error);
+      return;
+    }
+    pending?.catch(next);
   } as DuoMfaMiddleware;
 
   middleware.tenants = () => [...engine.policy.current().tenants.keys()];
@@ -113,7 +117,7 @@ export function requireRecentMfa(maxAge: number | string): RequestHandler {
     );
   }
   return function requireRecentMfaMiddleware(req: Request, res: Response, next: NextFunction): void {
-    const engine = (req as unknown as Record<symbol, unknown>)[ENGINE] as MfaEngine | undefined;
+    const engine = engineOf(req);
     if (!engine) {
       next(
         new TypeError(

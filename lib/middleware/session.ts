@@ -37,7 +37,7 @@ export interface DuoMfaSessionData {
   pending?: Record<string, PendingRef>;
   verified?: Verification;
   /** Recently completed states (hashes) and where they landed: a repeated callback lands there again (S18). */
-  consumed?: Array<{ id: string; returnTo: string }>;
+  consumed?: Array<{ id: string; returnTo: string; at: number }>;
 }
 
 /** The parts of an express-session Session the middleware uses. */
