@@ -13,7 +13,14 @@ import {
   policyInvalidError,
   ROOT_PATH,
 } from './issues';
-import { allowedKeysAt, ENV_NAME, PolicyFileSchema, type PolicyFile, type PolicyFileTenant } from './schema';
+import {
+  allowedKeysAt,
+  ENV_NAME,
+  nameListPaths,
+  PolicyFileSchema,
+  type PolicyFile,
+  type PolicyFileTenant,
+} from './schema';
 import type { CompiledBypass, CompiledPolicy, CompiledTenant, DuoCredentials, PolicyIssue } from './types';
 
 /** Where the length of a client secret is fixed by Duo. */
@@ -61,9 +68,11 @@ export function validatePolicy(raw: unknown, options: CompileOptions = {}): Poli
       ],
     };
   }
-  const parsed = PolicyFileSchema.safeParse(raw, { error: policyErrorMap });
+  const lists = checkNameLists(raw);
+  const parsed = PolicyFileSchema.safeParse(lists.rest, { error: policyErrorMap });
   const issues: PolicyIssue[] = parsed.success ? [] : issuesFromZod(parsed.error.issues, allowedKeysAt);
-  issues.push(...prototypeKeyIssues(raw), ...tenantIdIssues(raw), ...defaultTenantIssues(raw));
+  const checkedLists = new Set<unknown>(lists.checked.map((list) => list.names));
+  issues.push(...prototypeKeyIssues(raw, checkedLists), ...tenantIdIssues(raw), ...defaultTenantIssues(raw));
   const secrets = options.skipSecrets
     ? new Map<string, string>()
     : resolveEnvSecrets(raw, options.env ?? process.env, issues);
@@ -71,17 +80,24 @@ export function validatePolicy(raw: unknown, options: CompileOptions = {}): Poli
   if (issues.length > 0 || !parsed.success) return { ok: false, issues: sortByTenant(issues, raw) };
 
   const file = parsed.data;
+  const canonical = new Map<readonly string[], readonly string[]>();
+  for (const list of lists.checked) {
+    setAt(file.tenants[list.tenant], list.path, list.names); // shared with `raw`, not copied: lists can be huge
+    canonical.set(list.names, list.canonical);
+  }
+  // Hashed before the Sets are built: the hash's short-lived text is then collected without copying them.
+  const version = policyVersion(file, secrets);
   const tenants: [string, CompiledTenant][] = [];
   for (const [id, tenant] of Object.entries(file.tenants)) {
     const secret =
       typeof tenant.duo.clientSecret === 'string' ? tenant.duo.clientSecret : (secrets.get(id) ?? '');
-    tenants.push([id, compileTenant(id, tenant, secret)]);
+    tenants.push([id, compileTenant(id, tenant, secret, canonical)]);
   }
   const policy: CompiledPolicy = Object.freeze({
     defaultTenant: file.defaultTenant,
     tenants: new FrozenMap(tenants),
     source,
-    version: policyVersion(file, secrets),
+    version,
   });
   return { ok: true, policy, file, issues: [] };
 }
@@ -103,7 +119,14 @@ export function compilePolicy(raw: unknown, options: CompileOptions = {}): Compi
   return result.policy;
 }
 
-function compileTenant(id: string, tenant: PolicyFileTenant, clientSecret: string): CompiledTenant {
+function compileTenant(
+  id: string,
+  tenant: PolicyFileTenant,
+  clientSecret: string,
+  canonical: ReadonlyMap<readonly string[], readonly string[]>,
+): CompiledTenant {
+  const names = (list: readonly string[]): ReadonlySet<string> =>
+    new FrozenSet(canonical.get(list) ?? list.map(canonicalName));
   const bypasses = new Map<string, CompiledBypass>();
   for (const entry of tenant.mfa.temporaryBypass) {
     const username = canonicalName(entry.username);
@@ -134,8 +157,86 @@ function compileTenant(id: string, tenant: PolicyFileTenant, clientSecret: strin
   });
 }
 
-function names(list: readonly string[]): ReadonlySet<string> {
-  return new FrozenSet(list.map(canonicalName));
+/** A name list checked by checkNameLists(): where it is, as written, and canonical. */
+interface CheckedList {
+  readonly tenant: string;
+  readonly path: readonly string[];
+  readonly names: readonly string[];
+  readonly canonical: readonly string[];
+}
+
+/**
+ * Checks every tenant's name lists (thousands of usernames each in large deployments) with one plain loop per
+ * list instead of one zod parse per entry. A list whose entries are all non-blank strings, which is all zod's
+ * nameList would check, is taken out of the copy handed to zod (`rest`) and returned with its canonical form;
+ * validatePolicy puts it back into the validated file. A list with any bad entry stays in `rest`, so zod still
+ * reports every problem with its own message and path.
+ */
+function checkNameLists(raw: Record<string, unknown>): {
+  rest: Record<string, unknown>;
+  checked: CheckedList[];
+} {
+  const checked: CheckedList[] = [];
+  if (!isPlainObject(raw.tenants)) return { rest: raw, checked };
+  const paths = nameListPaths();
+  let tenants: Record<string, unknown> | undefined;
+  for (const [id, tenant] of Object.entries(raw.tenants)) {
+    if (id === '__proto__' || !isPlainObject(tenant)) continue; // reported by prototypeKeyIssues / zod
+    let rest = tenant;
+    for (const path of paths) {
+      const names = getAt(tenant, path);
+      const canonical = canonicalNames(names);
+      if (canonical === undefined || canonical.length === 0) continue;
+      checked.push({ tenant: id, path, names: names as string[], canonical });
+      rest = withAt(rest, path, []);
+    }
+    if (rest !== tenant) (tenants ??= { ...raw.tenants })[id] = rest;
+  }
+  return { rest: tenants ? { ...raw, tenants } : raw, checked };
+}
+
+/**
+ * The canonical names of a list whose entries are all strings with a non-blank character (zod's nameString:
+ * /\S/), else undefined. canonicalName() trims exactly the characters \s matches, so "blank" is the same test.
+ * A list already written in canonical form (the usual case) is returned as it is, not copied.
+ */
+function canonicalNames(list: unknown): readonly string[] | undefined {
+  if (!Array.isArray(list)) return undefined;
+  let out: string[] | undefined;
+  for (let index = 0; index < list.length; index++) {
+    const entry: unknown = list[index];
+    if (typeof entry !== 'string') return undefined;
+    const name = canonicalName(entry);
+    if (name === '') return undefined;
+    if (out) out.push(name);
+    else if (name !== entry) out = [...(list.slice(0, index) as string[]), name];
+  }
+  return out ?? (list as string[]);
+}
+
+function getAt(value: unknown, path: readonly string[]): unknown {
+  let current = value;
+  for (const key of path)
+    current = isPlainObject(current) && Object.hasOwn(current, key) ? current[key] : undefined;
+  return current;
+}
+
+/** A copy of `object` with `value` at `path`, copying only the objects along the path. */
+function withAt(
+  object: Record<string, unknown>,
+  path: readonly string[],
+  value: unknown,
+): Record<string, unknown> {
+  const [key, ...tail] = path;
+  if (key === undefined) return object;
+  const next = tail.length === 0 ? value : withAt(object[key] as Record<string, unknown>, tail, value);
+  return { ...object, [key]: next };
+}
+
+function setAt(object: unknown, path: readonly string[], value: unknown): void {
+  let current = object as Record<string, unknown>;
+  for (const key of path.slice(0, -1)) current = current[key] as Record<string, unknown>;
+  current[path.at(-1)!] = value;
 }
 
 /**
@@ -235,16 +336,18 @@ function defaultTenantIssues(raw: Record<string, unknown>): PolicyIssue[] {
 
 /**
  * JSON.parse keeps a "__proto__" key as data, but validation silently drops it (a tenant called "__proto__"
- * would vanish): report every one instead.
+ * would vanish): report every one instead. `stringLists` are lists already known to hold only strings.
  */
-function prototypeKeyIssues(raw: unknown): PolicyIssue[] {
+function prototypeKeyIssues(raw: unknown, stringLists: ReadonlySet<unknown>): PolicyIssue[] {
   const issues: PolicyIssue[] = [];
   const visit = (value: unknown, path: PropertyKey[], depth: number): void => {
     if (typeof value !== 'object' || value === null || depth > 8) return;
     if (Array.isArray(value)) {
-      value.forEach((item, index) => {
+      if (stringLists.has(value)) return;
+      for (let index = 0; index < value.length; index++) {
+        const item: unknown = value[index];
         if (typeof item === 'object') visit(item, [...path, index], depth + 1);
-      });
+      }
       return;
     }
     for (const key of Object.keys(value)) {

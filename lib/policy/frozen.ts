@@ -17,8 +17,9 @@ function frozenError(): TypeError {
 export class FrozenSet<T> extends Set<T> {
   constructor(values: Iterable<T> = []) {
     super();
-    for (const value of values) Set.prototype.add.call(this, value);
-    Object.freeze(this);
+    // Filled by the native Set constructor (its fast path for arrays: policies hold millions of names), then given
+    // this class's prototype, whose add/delete/clear throw. The empty instance made by super() is dropped.
+    return sealed(new Set(values), new.target.prototype);
   }
 
   override add(_value: T): this {
@@ -46,8 +47,8 @@ export class FrozenSet<T> extends Set<T> {
 export class FrozenMap<K, V> extends Map<K, V> {
   constructor(entries: Iterable<readonly [K, V]> = []) {
     super();
-    for (const [key, value] of entries) Map.prototype.set.call(this, key, value);
-    Object.freeze(this);
+    // As FrozenSet: filled natively, then given this class's prototype.
+    return sealed(new Map(entries), new.target.prototype);
   }
 
   override set(_key: K, _value: V): this {
@@ -61,6 +62,11 @@ export class FrozenMap<K, V> extends Map<K, V> {
   override clear(): void {
     throw frozenError();
   }
+}
+
+/** Gives a native Set or Map a Frozen* prototype and freezes it. */
+function sealed<T extends object>(collection: T, prototype: object): T {
+  return Object.freeze(Object.setPrototypeOf(collection, prototype) as T);
 }
 
 /**

@@ -27,6 +27,13 @@ interface Writer {
 }
 
 function emit(writer: Writer, text: string): void {
+  if (text.length >= CHUNK) {
+    // A whole name list at once: hashed as it is rather than copied into the buffer.
+    writer.hash.update(writer.buffer);
+    writer.buffer = '';
+    writer.hash.update(text);
+    return;
+  }
   writer.buffer += text;
   if (writer.buffer.length >= CHUNK) {
     writer.hash.update(writer.buffer);
@@ -36,24 +43,35 @@ function emit(writer: Writer, text: string): void {
 
 function write(writer: Writer, value: unknown): void {
   if (Array.isArray(value)) {
+    // A list without objects (names, mostly) has no keys to sort: JSON.stringify writes it exactly as the walk
+    // below would, in one native call instead of one per entry.
+    if (!value.some(isObject)) {
+      emit(writer, JSON.stringify(value));
+      return;
+    }
     emit(writer, '[');
-    value.forEach((item, index) => {
+    for (let index = 0; index < value.length; index++) {
       if (index > 0) emit(writer, ',');
-      write(writer, item);
-    });
+      write(writer, value[index]);
+    }
     emit(writer, ']');
-  } else if (typeof value === 'object' && value !== null) {
+  } else if (isObject(value)) {
     const record = value as Record<string, unknown>;
     const keys = Object.keys(record)
       .filter((key) => record[key] !== undefined)
       .sort();
     emit(writer, '{');
-    keys.forEach((key, index) => {
+    for (let index = 0; index < keys.length; index++) {
+      const key = keys[index]!;
       emit(writer, `${index > 0 ? ',' : ''}${JSON.stringify(key)}:`);
       write(writer, record[key]);
-    });
+    }
     emit(writer, '}');
   } else {
     emit(writer, JSON.stringify(value) ?? 'null');
   }
+}
+
+function isObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null;
 }
