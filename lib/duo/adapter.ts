@@ -99,6 +99,12 @@ export class DuoAdapter {
   private readonly skewByHost = new Map<string, number>();
   /** Carries the current call's abort signal into the client's axios request, and what Duo answered back out. */
   private readonly callContext = new AsyncLocalStorage<CallContext>();
+  /**
+   * Duo calls in flight. When it drops to 0 the store is disabled: while any AsyncLocalStorage is enabled,
+   * Node 20 runs an async hook for every promise and async resource of the whole process, which costs the
+   * host app's other requests several microseconds each. `run()` enables it again for the next call.
+   */
+  private callsInFlight = 0;
 
   constructor(options: DuoAdapterOptions) {
     assertClientVersion();
@@ -319,6 +325,7 @@ export class DuoAdapter {
         );
       }, this.timeoutMs);
     });
+    this.callsInFlight += 1;
     try {
       return await Promise.race([this.callContext.run(context, run), deadline]);
     } catch (error) {
@@ -326,6 +333,7 @@ export class DuoAdapter {
       throw onError(error, context);
     } finally {
       clearTimeout(timer);
+      if (--this.callsInFlight === 0) this.callContext.disable();
     }
   }
 

@@ -48,18 +48,19 @@ export function decide(policy: CompiledPolicy, user: PolicyUser, now: number): D
   const decided = (required: boolean, code: DecisionCode, detail: string): Decision =>
     result(required, code, detail, tenant.id, trustedEndpoints);
   const { mfa } = tenant;
-  const who = JSON.stringify(username);
+  const who = () => JSON.stringify(username); // only for the branch taken: decide() runs on every request
 
   if (!mfa.enabled)
     return decided(false, 'mfa_disabled', `MFA is turned off for tenant ${JSON.stringify(tenant.id)}`);
-  if (mfa.staffExcluded.has(username)) return decided(false, 'staff_excluded', `${who} is in staffExcluded`);
+  if (mfa.staffExcluded.has(username))
+    return decided(false, 'staff_excluded', `${who()} is in staffExcluded`);
   const bypass = mfa.temporaryBypass.get(username);
   if (bypass !== undefined && now < bypass.until) {
     const until = new Date(bypass.until).toISOString();
     return decided(
       false,
       'temporary_bypass',
-      `${who} has a temporary bypass until ${until} (${bypass.reason})`,
+      `${who()} has a temporary bypass until ${until} (${bypass.reason})`,
     );
   }
   if (mfa.rolesIncluded.size === 0 && mfa.staffIncluded.size === 0) {
@@ -69,10 +70,10 @@ export function decide(policy: CompiledPolicy, user: PolicyUser, now: number): D
   const role = roles.find((candidate) => mfa.rolesIncluded.has(candidate));
   if (role !== undefined)
     return decided(true, 'role_included', `role ${JSON.stringify(role)} is in rolesIncluded`);
-  if (mfa.staffIncluded.has(username)) return decided(true, 'staff_included', `${who} is in staffIncluded`);
+  if (mfa.staffIncluded.has(username)) return decided(true, 'staff_included', `${who()} is in staffIncluded`);
   const roleText =
     roles.length === 0 ? 'has no roles' : `none of their roles (${roles.join(', ')}) is in rolesIncluded`;
-  return decided(false, 'not_included', `${who} is not in staffIncluded and ${roleText}`);
+  return decided(false, 'not_included', `${who()} is not in staffIncluded and ${roleText}`);
 }
 
 /**

@@ -1,0 +1,373 @@
+// Turns the figures of one run into the console table and bench/RESULTS.md: raw figures, medians, ratios, targets.
+
+import {
+  HOT_VARIANTS,
+  medianRound,
+  type HotPathResult,
+  type HotVariant,
+  type ProfiledRun,
+  type Round,
+} from './hot-path';
+import { LOGIN_VARIANTS, medianLogin, type LoginBenchResult, type LoginRound } from './login';
+import type { PolicyLoadResult } from './policy-load';
+
+export interface RunInfo {
+  readonly date: string;
+  readonly node: string;
+  readonly machine: string;
+  readonly loadBefore: readonly number[];
+  readonly loadAfter: readonly number[];
+  readonly seconds: number;
+  readonly settings: string;
+  readonly quick: boolean;
+}
+
+export interface RunResults {
+  readonly info: RunInfo;
+  readonly policy?: readonly PolicyLoadResult[] | undefined;
+  readonly hot?: HotPathResult | undefined;
+  readonly login?: LoginBenchResult | undefined;
+}
+
+/** One line of the summary: a comparison, its figures, its ratio and whether its target is met. */
+interface Verdict {
+  readonly what: string;
+  readonly figures: string;
+  readonly ratio: string;
+  readonly target: string;
+  readonly met: boolean;
+}
+
+const HOT_TARGET = 0.97;
+const LOGIN_TARGET = 0.9;
+const LOAD_TARGET_MS = 2000;
+const DECIDE_P99_TARGET = 5;
+/** "Flat across sizes": the largest policy's p99 within this factor of the smallest one's. */
+const FLAT_FACTOR = 2;
+
+const n0 = (value: number) => Math.round(value).toLocaleString('en-US');
+const n1 = (value: number) => value.toFixed(1);
+const n2 = (value: number) => value.toFixed(2);
+const pct = (value: number) => `${(value * 100).toFixed(0)} %`;
+
+export function verdicts(results: RunResults): Verdict[] {
+  const out: Verdict[] = [];
+  for (const { store, rounds } of results.hot?.stores ?? []) {
+    const a = medianRound(rounds, 'a');
+    for (const variant of ['verified', 'exempt'] as const) {
+      const b = medianRound(rounds, variant);
+      out.push({
+        what: `${variant === 'verified' ? '1. verified' : '2. exempt'} hot path, ${store} store (req/s, b/a)`,
+        figures: `${n0(b.rps)} vs ${n0(a.rps)}`,
+        ratio: n2(b.rps / a.rps),
+        target: `≥ ${HOT_TARGET}`,
+        met: b.rps / a.rps >= HOT_TARGET,
+      });
+    }
+  }
+  if (results.login) {
+    const ours = medianLogin(results.login.rounds, 'ours');
+    const plain = medianLogin(results.login.rounds, 'plain');
+    out.push({
+      what: '3. logins/s, Redis (ours / hand-written)',
+      figures: `${n1(ours.perSecond)} vs ${n1(plain.perSecond)}`,
+      ratio: n2(ours.perSecond / plain.perSecond),
+      target: `≥ ${LOGIN_TARGET}`,
+      met: ours.perSecond / plain.perSecond >= LOGIN_TARGET,
+    });
+  }
+  const policy = results.policy ?? [];
+  const largest = policy.at(-1);
+  const smallest = policy[0];
+  if (largest && smallest) {
+    out.push({
+      what: `4. compile ${n0(largest.tenants)} tenants (compilePolicy)`,
+      figures: `${n0(largest.compileMs)} ms`,
+      ratio: '',
+      target: `< ${n0(LOAD_TARGET_MS)} ms`,
+      met: largest.compileMs < LOAD_TARGET_MS,
+    });
+    out.push({
+      what: `4. load ${n0(largest.tenants)} tenants (read + JSON.parse + compile)`,
+      figures: `${n0(largest.parseMs + largest.compileMs)} ms`,
+      ratio: '',
+      target: `< ${n0(LOAD_TARGET_MS)} ms`,
+      met: largest.parseMs + largest.compileMs < LOAD_TARGET_MS,
+    });
+    const worst = Math.max(...policy.map((size) => size.decide.p99));
+    out.push({
+      what: '4. decide() p99, every size',
+      figures: policy.map((size) => `${n2(size.decide.p99)} µs`).join(' / '),
+      ratio: '',
+      target: `< ${DECIDE_P99_TARGET} µs`,
+      met: worst < DECIDE_P99_TARGET,
+    });
+    out.push({
+      what: `4. decide() p99 flat (${n0(largest.tenants)} vs ${n0(smallest.tenants)} tenants)`,
+      figures: `${n2(largest.decide.p99)} vs ${n2(smallest.decide.p99)} µs`,
+      ratio: n2(largest.decide.p99 / smallest.decide.p99),
+      target: `≤ ${FLAT_FACTOR}`,
+      met: largest.decide.p99 / smallest.decide.p99 <= FLAT_FACTOR,
+    });
+  }
+  return out;
+}
+
+/** The summary as plain text for the terminal. */
+export function consoleSummary(results: RunResults): string {
+  const rows = verdicts(results).map((v) => [
+    v.what,
+    v.figures,
+    v.ratio,
+    v.target,
+    v.met ? 'met' : 'NOT MET',
+  ]);
+  const header = ['comparison', 'figures (median)', 'ratio', 'target', ''];
+  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function table(header: string[], rows: string[][]): string {
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => ' --- ').join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
+}
+
+function hotSection(hot: HotPathResult): string {
+  const parts: string[] = [];
+  for (const { store, rounds } of hot.stores) {
+    const a = medianRound(rounds, 'a');
+    const variants = [...new Set(rounds.map((round) => round.variant))];
+    const rows = variants.map((variant) => {
+      const m = medianRound(rounds, variant);
+      const perRound = pairedRatios(rounds, variant);
+      return [
+        HOT_VARIANTS[variant],
+        n0(m.rps),
+        variant === 'a'
+          ? '—'
+          : `**${n2(m.rps / a.rps)}** (${n2(Math.min(...perRound))}–${n2(Math.max(...perRound))})`,
+        n0(m.cpuPerRequest),
+        variant === 'a' ? '—' : `+${n1(m.cpuPerRequest - a.cpuPerRequest)}`,
+        pct(m.serverCpu),
+        `${m.p50} / ${m.p99}`,
+      ];
+    });
+    parts.push(
+      `### ${store === 'memory' ? 'Memory store (express-session MemoryStore)' : 'Redis store (connect-redis 8.1 + ioredis)'}\n\n` +
+        table(
+          [
+            'variant',
+            'req/s',
+            'ratio to (a) (range over rounds)',
+            'server CPU µs/req',
+            'vs (a)',
+            'server CPU (of one core)',
+            'latency p50 / p99 ms',
+          ],
+          rows,
+        ) +
+        '\n\n<details><summary>Raw rounds (in the order they ran)</summary>\n\n' +
+        table(
+          ['round', 'variant', 'req/s', 'requests', 'server CPU µs/req', 'server CPU', 'load generator CPU'],
+          rounds.map((round, index) => [
+            String(Math.floor(index / variants.length) + 1),
+            round.variant,
+            n0(round.rps),
+            n0(round.requests),
+            n1(round.cpuPerRequest),
+            pct(round.serverCpu),
+            pct(round.loaderCpu),
+          ]),
+        ) +
+        '\n\n</details>',
+    );
+  }
+  if (hot.ownTime.length > 0) {
+    parts.push(
+      'Time spent inside duoMfa per request (memory store; from entering the middleware to its call of `next()`, ' +
+        'timed in the server during one extra run):\n\n' +
+        table(
+          ['variant', 'requests', 'median µs', 'p99 µs'],
+          hot.ownTime.map((own) => [HOT_VARIANTS[own.variant], n0(own.count), n1(own.p50), n1(own.p99)]),
+        ),
+    );
+  }
+  return parts.join('\n\n');
+}
+
+/** b/a of each round, pairing the variant's round with the (a) round measured next to it. */
+function pairedRatios(rounds: readonly Round[], variant: HotVariant): number[] {
+  const a = rounds.filter((round) => round.variant === 'a');
+  const b = rounds.filter((round) => round.variant === variant);
+  return b.map((round, index) => round.rps / (a[index]?.rps ?? NaN));
+}
+
+function loginSection(login: LoginBenchResult): string {
+  const plain = medianLogin(login.rounds, 'plain');
+  const rows = (['ours', 'plain'] as const).map((variant) => {
+    const m = medianLogin(login.rounds, variant);
+    return [
+      LOGIN_VARIANTS[variant],
+      n1(m.perSecond),
+      variant === 'plain' ? '—' : `**${n2(m.perSecond / plain.perSecond)}**`,
+      n2(m.cpuPerLogin),
+      variant === 'plain' ? '—' : n2(plain.cpuPerLogin / m.cpuPerLogin),
+      pct(m.serverCpu),
+      pct(m.clientCpu),
+      `${n0(m.p50)} / ${n0(m.p99)}`,
+    ];
+  });
+  return (
+    table(
+      [
+        'variant',
+        'logins/s',
+        'ratio',
+        'server CPU ms/login',
+        'CPU ratio (plain/ours)',
+        'server CPU (of one core)',
+        'client + emulator CPU',
+        'login time p50 / p99 ms',
+      ],
+      rows,
+    ) +
+    '\n\n<details><summary>Raw rounds (in the order they ran)</summary>\n\n' +
+    table(
+      ['round', 'variant', 'logins/s', 'logins', 'server CPU ms/login', 'server CPU'],
+      login.rounds.map((round: LoginRound, index) => [
+        String(Math.floor(index / 2) + 1),
+        round.variant,
+        n1(round.perSecond),
+        n0(round.logins),
+        n2(round.cpuPerLogin),
+        pct(round.serverCpu),
+      ]),
+    ) +
+    '\n\n</details>'
+  );
+}
+
+function policySection(policy: readonly PolicyLoadResult[]): string {
+  return table(
+    [
+      'tenants',
+      'names',
+      'file',
+      'read + parse',
+      'compile',
+      'compile CPU',
+      'retained heap',
+      'peak RSS',
+      'decide() p50',
+      'p99',
+      'p99.9',
+    ],
+    policy.map((size) => [
+      n0(size.tenants),
+      n0(size.names),
+      `${n1(size.fileMB)} MB`,
+      `${n0(size.parseMs)} ms`,
+      `**${n0(size.compileMs)} ms**`,
+      `${n0(size.compileCpuMs)} ms`,
+      `${n0(size.retainedMB)} MB`,
+      `${n0(size.peakRssMB)} MB`,
+      `${n2(size.decide.p50)} µs`,
+      `**${n2(size.decide.p99)} µs**`,
+      `${n2(size.decide.p999)} µs`,
+    ]),
+  );
+}
+
+function profileSection(profile: ProfiledRun, unit: 'request' | 'login'): string {
+  const scale = unit === 'request' ? 1000 : 1; // µs per request, ms per login
+  const label = unit === 'request' ? 'µs/request' : 'ms/login';
+  const per = (ms: number) =>
+    unit === 'request' ? n1((ms * scale) / profile.count) : n2(ms / profile.count);
+  const owners = profile.summary.byOwner.slice(0, 10).map((o) => [o.owner, per(o.ms), pct(o.share)]);
+  const top = profile.summary.top
+    .slice(0, 10)
+    .map((f) => [`\`${f.name}\``, f.owner, per(f.ms), pct(f.share)]);
+  return (
+    `**${profile.name}** — ${n0(profile.count)} ${unit}s profiled, ${per(profile.summary.busyMs)} ${label} busy ` +
+    `(sampling inflates absolute figures; compare shares), \`${profile.file.replace(/.*\/bench\//, 'bench/')}\`\n\n` +
+    table(['owner (self time; native code charged to its JS caller)', label, 'share'], owners) +
+    '\n\n' +
+    table(['top functions by self time', 'owner', label, 'share'], top)
+  );
+}
+
+/** bench/RESULTS.md. `findings` is the hand-written analysis kept with the code (see findings.ts). */
+export function renderMarkdown(results: RunResults, findings: string): string {
+  const { info } = results;
+  const load = (values: readonly number[]) => values.map((v) => v.toFixed(2)).join(' / ');
+  const sections: string[] = [
+    '# Benchmarks',
+    `Written by \`npm run bench\` (bench/run.ts) on ${info.date}${info.quick ? ' — **quick mode: short runs, figures indicative only**' : ''}. ` +
+      `The whole run took ${n0(info.seconds)} s.`,
+    table(
+      ['machine', 'Node', 'load average (1/5/15 min) before → after', 'settings'],
+      [[info.machine, info.node, `${load(info.loadBefore)} → ${load(info.loadAfter)}`, info.settings]],
+    ),
+    'Each comparison runs side by side in this one run: the variants alternate round by round (a, b, c then c, b, a), ' +
+      'after a warm-up, each app in its own server process, the load generated by another process on loopback. ' +
+      'Figures are medians over the rounds; every raw round is listed. "Server CPU" is user + system time of the ' +
+      "server process, as a share of one core (above 100 %: the garbage collector's helper threads). A load " +
+      'average above about 1 before the run means other processes shared the CPUs: absolute figures then drop ' +
+      'and vary, ratios much less.',
+    '## Summary',
+    table(
+      ['comparison', 'figures (median)', 'ratio', 'target', ''],
+      verdicts(results).map((v) => [v.what, v.figures, v.ratio, v.target, v.met ? 'met' : '**not met**']),
+    ),
+  ];
+  if (results.hot) {
+    sections.push(
+      '## 1–2. Hot path: signed-in users on a trivial route',
+      'GET /hello answering "hello", autocannon in a separate process, one connection per signed-in session. ' +
+        '(b) is duoMfa mounted as the README shows (memory store: in-memory MfaStore; Redis store: `redis` option). ' +
+        '"Verified": the session holds a Duo verification made through the emulator; "exempt": the policy does not ' +
+        "ask this user (role not included). (a′) carries a verified session's duoMfa data in (a) without the " +
+        'middleware: the difference (a) → (a′) is what that data costs express-session alone.',
+      hotSection(results.hot),
+    );
+  }
+  if (results.login) {
+    sections.push(
+      '## 3. Full logins through Duo (Redis sessions)',
+      "Each login: POST /login, GET /private (303 to Duo), the emulator's authorize URL (auto mode: 302 to the " +
+        'callback), GET /duo/callback (303), GET /private (200, checked). Browsers and the emulator run in one client ' +
+        "process, both apps in one server process. The hand-written integration (bench/plain-duo.ts) follows Duo's " +
+        "Node example with the official client and the same CA override; it checks Duo's health once per 30 s as " +
+        'duoMfa does. Every login uses a fresh username, so the push-fatigue limit never applies.',
+      loginSection(results.login),
+    );
+  }
+  if (results.policy) {
+    sections.push(
+      '## 4. Policy scale',
+      'Generated files of N tenants, each listing 1,000 staff (900 in staffIncluded, 100 in staffExcluded, ' +
+        'e-mail-like names of ~25 characters), two roles and a bypass; each size in a fresh process. "compile" is ' +
+        'compilePolicy() (validation with every problem reported, secrets, content hash, Sets); "retained heap" is ' +
+        'what the compiled policy keeps once the parsed file is collected. decide(): per-call latency of 1,000,000 ' +
+        'calls over 4,096 users spread across every tenant and every branch, after a warm-up.',
+      policySection(results.policy),
+    );
+  }
+  const profiles = [...(results.hot?.profiles ?? []), ...(results.login?.profiles ?? [])];
+  if (profiles.length > 0) {
+    sections.push(
+      '## 5. Where the time goes',
+      "CPU profiles of the server process (V8's sampling profiler, the one behind `node --cpu-prof`, started and " +
+        'stopped around one extra run of each variant). The .cpuprofile files open in Chrome DevTools.',
+      ...profiles.map((profile) =>
+        profileSection(profile, profile.name.startsWith('login') ? 'login' : 'request'),
+      ),
+    );
+  }
+  sections.push(findings);
+  return `${sections.join('\n\n')}\n`;
+}

@@ -1,0 +1,112 @@
+// Child process: the app(s) under test on loopback ports, with CPU accounting and on-demand profiling. Each variant
+// of the hot path gets a process of its own, so no variant shares JIT or heap state with another.
+
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type express from 'express';
+import type { Redis } from 'ioredis';
+import type { DuoMfaMiddleware } from '../lib/index';
+import { hostApp, mfaApp, type HostOptions, type MfaTiming } from './apps';
+import { connectRedis, serveParent } from './common';
+import { mountPlainDuo } from './plain-duo';
+import { Profiler } from './profile';
+
+export interface DuoSetup {
+  readonly apiHost: string;
+  readonly ca: string;
+  /** Redis key prefix of this run. */
+  readonly prefix: string;
+}
+
+/** One hot-path app: (a) express + express-session, or (b) the same plus duoMfa, with one session store. */
+export interface HotApp extends DuoSetup {
+  readonly store: 'memory' | 'redis';
+  readonly withMfa: boolean;
+}
+
+/** Ports of the login apps: duoMfa, and the hand-written integration. */
+export interface LoginPorts {
+  readonly ours: number;
+  readonly plain: number;
+}
+
+const servers: http.Server[] = [];
+const middlewares: DuoMfaMiddleware[] = [];
+const timings: MfaTiming[] = [];
+const clients: Redis[] = [];
+let profiler: Profiler | undefined;
+
+/** Listens first, so the app can be built with its own origin as baseUrl (the redirect_uri Duo sends back to). */
+async function listen(build: (baseUrl: string) => express.Express): Promise<number> {
+  const server = http.createServer();
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  server.on('request', build(`http://127.0.0.1:${port}`));
+  servers.push(server);
+  return port;
+}
+
+async function redisClient(): Promise<Redis> {
+  const client = await connectRedis();
+  clients.push(client);
+  return client;
+}
+
+function withMfa(host: HostOptions, setup: DuoSetup) {
+  return (baseUrl: string) => {
+    const { app, mfa, timing } = mfaApp(host, { apiHost: setup.apiHost, ca: setup.ca, baseUrl });
+    middlewares.push(mfa);
+    timings.push(timing);
+    return app;
+  };
+}
+
+serveParent({
+  async hot(setup: HotApp): Promise<number> {
+    const host: HostOptions = {
+      prefix: setup.prefix,
+      redis: setup.store === 'redis' ? await redisClient() : undefined,
+    };
+    return listen(setup.withMfa ? withMfa(host, setup) : () => hostApp(host));
+  },
+
+  async login(setup: DuoSetup): Promise<LoginPorts> {
+    const ours = await listen(withMfa({ prefix: `${setup.prefix}ours:`, redis: await redisClient() }, setup));
+    const plainHost: HostOptions = { prefix: `${setup.prefix}plain:`, redis: await redisClient() };
+    const plain = await listen((baseUrl) =>
+      hostApp(plainHost, (app) => mountPlainDuo(app, { apiHost: setup.apiHost, ca: setup.ca, baseUrl })),
+    );
+    return { ours, plain };
+  },
+
+  cpu(): NodeJS.CpuUsage {
+    return process.cpuUsage();
+  },
+
+  /** Starts timing duoMfa in this process's apps, or stops and returns what was recorded. */
+  mfaTiming({ on }: { on: boolean }): ReturnType<MfaTiming['take']> | undefined {
+    for (const timing of timings) timing.on = on;
+    return on ? undefined : timings[0]?.take();
+  },
+
+  async profileStart(): Promise<void> {
+    profiler ??= new Profiler();
+    await profiler.start();
+  },
+
+  async profileStop({ file }: { file: string }): Promise<void> {
+    await profiler!.stop(file);
+  },
+
+  async close(): Promise<void> {
+    for (const mfa of middlewares) mfa.close();
+    await Promise.all(
+      servers.map((server) => {
+        server.closeAllConnections();
+        return new Promise((resolve) => server.close(resolve));
+      }),
+    );
+    await Promise.all(clients.map((client) => client.quit()));
+  },
+});
