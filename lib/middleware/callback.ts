@@ -79,27 +79,20 @@ export async function handleCallback(engine: MfaEngine, req: Request, res: Respo
       return sendBounce(req, res, bounceUrl(engine.config.callbackPath, req.query));
     }
     if (Object.keys(pending).length === 0) {
-      engine.events.emit(
-        'mfa.failed',
-        req,
-        {},
-        { reason: 'no_pending_login', code: 'ERR_DUO_NO_PENDING_LOGIN' },
-      );
-      return engine.deny(req, res, new DuoMfaError('ERR_DUO_NO_PENDING_LOGIN', 'no pending login'), {});
+      const failure = new DuoMfaError('ERR_DUO_NO_PENDING_LOGIN', 'no pending login');
+      return engine.refuse(req, res, {}, 'no_pending_login', failure);
     }
     // S11: a wrong state clears this browser's pending logins, and no code is exchanged.
     const first = Object.values(pending)[0];
     await clearPending(engine, session, Object.keys(pending));
-    engine.events.emit(
-      'mfa.failed',
+    const failure = new DuoMfaError('ERR_DUO_STATE_MISMATCH', 'state mismatch');
+    return engine.refuse(
       req,
+      res,
       { tenant: first?.tenant, username: first?.username },
-      {
-        reason: 'state_mismatch',
-        code: 'ERR_DUO_STATE_MISMATCH',
-      },
+      'state_mismatch',
+      failure,
     );
-    return engine.deny(req, res, new DuoMfaError('ERR_DUO_STATE_MISMATCH', 'state mismatch'));
   }
 
   const [pendingId, ref] = match;
@@ -108,8 +101,8 @@ export async function handleCallback(engine: MfaEngine, req: Request, res: Respo
     // S15: expired by the time stored when it started.
     if (engine.config.now() - ref.startedAt > PENDING_TTL_MS) {
       await clearPending(engine, session, [pendingId]);
-      engine.events.emit('mfa.failed', req, who, { reason: 'expired', code: 'ERR_DUO_STATE_EXPIRED' });
-      return engine.deny(req, res, new DuoMfaError('ERR_DUO_STATE_EXPIRED', 'pending login expired'), {});
+      const failure = new DuoMfaError('ERR_DUO_STATE_EXPIRED', 'pending login expired');
+      return engine.refuse(req, res, who, 'expired', failure);
     }
 
     // S14: taken atomically; a concurrent callback with the same state finds nothing and exchanges nothing.
@@ -128,8 +121,8 @@ export async function handleCallback(engine: MfaEngine, req: Request, res: Respo
     // the server-side record.
     const user = engine.resolveUser(req);
     if (!user || !engine.sameUser(req, record.username, record.tenant)) {
-      engine.events.emit('mfa.failed', req, who, { reason: 'user_changed', code: 'ERR_DUO_STATE_MISMATCH' });
-      return engine.deny(req, res, new DuoMfaError('ERR_DUO_STATE_MISMATCH', 'signed-in user changed'), {});
+      const failure = new DuoMfaError('ERR_DUO_STATE_MISMATCH', 'signed-in user changed');
+      return engine.refuse(req, res, who, 'user_changed', failure);
     }
 
     if (query.error !== undefined) return duoReportedError(engine, req, res, who, query);
@@ -137,12 +130,11 @@ export async function handleCallback(engine: MfaEngine, req: Request, res: Respo
     // S24: exchanged with the tenant's own Duo application, the one that started this login.
     const tenant = engine.policy.current().tenants.get(record.tenant);
     if (!tenant || tenant.duo.clientId !== record.clientId) {
-      engine.events.emit('mfa.failed', req, who, { reason: 'tenant_changed', code: 'ERR_DUO_CODE_REJECTED' });
-      return engine.deny(
-        req,
-        res,
-        new DuoMfaError('ERR_DUO_CODE_REJECTED', 'the tenant’s Duo application changed during sign-in'),
+      const failure = new DuoMfaError(
+        'ERR_DUO_CODE_REJECTED',
+        'the tenant’s Duo application changed during sign-in',
       );
+      return engine.refuse(req, res, who, 'tenant_changed', failure);
     }
 
     const decision = engine.decideFor(user);
@@ -211,30 +203,16 @@ export async function handleCallback(engine: MfaEngine, req: Request, res: Respo
       });
     } catch (error) {
       if (error instanceof SessionChangedError) {
-        engine.events.emit('mfa.failed', req, who, {
-          reason: 'session_changed',
-          code: 'ERR_DUO_STATE_MISMATCH',
-        });
-        return engine.deny(
-          req,
-          res,
-          new DuoMfaError('ERR_DUO_STATE_MISMATCH', 'session changed during sign-in'),
-        );
+        const failure = new DuoMfaError('ERR_DUO_STATE_MISMATCH', 'session changed during sign-in');
+        return engine.refuse(req, res, who, 'session_changed', failure);
       }
       // S36: never redirect into the app when the verification could not be stored.
       engine.logger.error(
         { err: errorSummary(error) },
         'session save failed after a successful Duo verification',
       );
-      engine.events.emit('mfa.failed', req, who, {
-        reason: 'session_save_failed',
-        code: 'ERR_SESSION_SAVE_FAILED',
-      });
-      return engine.deny(
-        req,
-        res,
-        new DuoMfaError('ERR_SESSION_SAVE_FAILED', 'session save failed', { cause: error }),
-      );
+      const failure = new DuoMfaError('ERR_SESSION_SAVE_FAILED', 'session save failed', { cause: error });
+      return engine.refuse(req, res, who, 'session_save_failed', failure);
     }
     engine.events.emit('mfa.succeeded', req, who, {
       factor: result.factor,
@@ -305,8 +283,7 @@ async function exchangeFailed(
         ? 'clock_skew'
         : 'exchange_failed';
   engine.logger.warn({ err: errorSummary(failure), tenant: who.tenant }, 'Duo code exchange failed');
-  engine.events.emit('mfa.failed', req, who, { reason, code: failure.code });
-  engine.deny(req, res, failure, {
+  engine.refuse(req, res, who, reason, failure, {
     explanation:
       failure.code === 'ERR_DUO_CLOCK_SKEW'
         ? 'The server’s clock differs from Duo’s by more than a minute.'

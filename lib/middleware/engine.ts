@@ -221,8 +221,7 @@ export class MfaEngine {
     if (duoUsername === undefined) {
       // Input a user controls must never look like an outage (S27): refuse, never fail open.
       const error = new DuoMfaError('ERR_DUO_USERNAME_INVALID', 'this username cannot be sent to Duo');
-      this.events.emit('mfa.failed', req, who, { reason: 'invalid_username', code: error.code });
-      return this.deny(req, res, error);
+      return this.refuse(req, res, who, 'invalid_username', error);
     }
 
     try {
@@ -384,6 +383,19 @@ export class MfaEngine {
     options: { explanation?: string; status?: number } = {},
   ): void {
     sendError(req, res, error, { ...options, links: this.links });
+  }
+
+  /** Refuses the request with `failure`'s page and reports it as an `mfa.failed` event with `reason`. */
+  refuse(
+    req: Request,
+    res: Response,
+    who: { tenant?: string; username?: string },
+    reason: string,
+    failure: DuoMfaError,
+    options?: { explanation?: string; status?: number },
+  ): void {
+    this.events.emit('mfa.failed', req, who, { reason, code: failure.code });
+    this.deny(req, res, failure, options);
   }
 
   /** Answers a failure page for anything thrown in a flow, with an event; never a stack trace. */
