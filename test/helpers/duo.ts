@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import https from 'node:https';
 import type { DuoEmulator } from '../../lib/emulator/index';
 import { signJwt, type JwtAlgorithm } from '../../lib/emulator/jwt';
+import { readBody } from './body';
 
 export interface TestApplication {
   readonly clientId: string;
@@ -74,19 +75,11 @@ export function emulatorRequest(
       url,
       { method, headers, ca: emulator.ca, agent: false, timeout: options.timeoutMs ?? 10_000 },
       (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', reject);
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text, json });
-        });
+        readBody(res).then(
+          ({ text, json }) =>
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text, json }),
+          reject,
+        );
       },
     );
     req.on('timeout', () => req.destroy(new Error(`${method} ${url.pathname} timed out`)));

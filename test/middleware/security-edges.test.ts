@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type session from 'express-session';
 import request from 'supertest';
 import { DuoAdapter } from '../../lib/duo/adapter';
 import { startDuoEmulator } from '../../lib/emulator/index';
@@ -38,6 +39,25 @@ async function pending(agent: Agent, emulator: Emulator, user = { username: 'ali
   await login(agent, user);
   const authUrl = await beginMfa(agent);
   return duoAnswers(emulator, authUrl);
+}
+
+/** A session store wrapper whose next save fails once, after `armed` is set. */
+function failingOnce() {
+  const saves = {
+    armed: false,
+    wrapStore(store: session.Store): session.Store {
+      const set = store.set.bind(store);
+      store.set = (sid, data, cb) => {
+        if (saves.armed) {
+          saves.armed = false;
+          return cb?.(new Error('store write failed once'));
+        }
+        return set(sid, data, cb);
+      };
+      return store;
+    },
+  };
+  return saves;
 }
 
 describe('SECURITY.md cases at the edges (middleware)', () => {
@@ -158,51 +178,27 @@ describe('SECURITY.md cases at the edges (middleware)', () => {
     });
 
     it('S36 a one-off session save failure during the callback leaves the user unverified (no half-granted session)', async () => {
-      let failNext = false;
-      const t = app({
-        wrapStore: (s) => {
-          const set = s.set.bind(s);
-          s.set = (sid, data, cb) => {
-            if (failNext) {
-              failNext = false;
-              return cb?.(new Error('store write failed once'));
-            }
-            return set(sid, data, cb);
-          };
-          return s;
-        },
-      });
+      const saves = failingOnce();
+      const t = app({ wrapStore: saves.wrapStore });
       const agent = agentFor(t.app);
       const callback = await pending(agent, emulator);
-      failNext = true;
+      saves.armed = true;
       const res = await agent.get(callback).set('Accept', 'text/html');
       assert.equal(res.status, 503);
       assert.match(res.text, /ERR_SESSION_SAVE_FAILED/);
       assert.equal(res.headers['set-cookie'], undefined, 'no cookie for a session that was never stored');
-      assert.equal(failNext, false, 'the store failed exactly once');
+      assert.equal(saves.armed, false, 'the store failed exactly once');
       await agent.get('/api/data').expect(401);
       assert.equal(eventsOf(t.events, 'mfa.succeeded').length, 0);
     });
 
     it('S26 a one-off save failure while failing open grants no pass (and no unaudited one)', async () => {
-      let failNext = false;
-      const t = app({
-        wrapStore: (s) => {
-          const set = s.set.bind(s);
-          s.set = (sid, data, cb) => {
-            if (failNext) {
-              failNext = false;
-              return cb?.(new Error('store write failed once'));
-            }
-            return set(sid, data, cb);
-          };
-          return s;
-        },
-      });
+      const saves = failingOnce();
+      const t = app({ wrapStore: saves.wrapStore });
       emulator.setFault({ health: 'down' });
       const agent = agentFor(t.app);
       await login(agent, { username: 'gina', tenant: 'globex' });
-      failNext = true;
+      saves.armed = true;
       const res = await agent.get('/private').set('Accept', 'text/html');
       assert.equal(res.status, 503);
       await agent.get('/api/data').expect(401);

@@ -4,6 +4,7 @@
 import http, { type IncomingHttpHeaders } from 'node:http';
 import { Socket } from 'node:net';
 import type { Express } from 'express';
+import { readBody } from '../../helpers/body';
 
 export interface Listening {
   readonly url: string;
@@ -79,25 +80,17 @@ export function httpRequest(
         timeout: options.timeoutMs ?? 15_000,
       },
       (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', reject);
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            text,
-            json,
-            ms: performance.now() - started,
-          });
-        });
+        readBody(res).then(
+          ({ text, json }) =>
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              text,
+              json,
+              ms: performance.now() - started,
+            }),
+          reject,
+        );
       },
     );
     req.on('timeout', () => req.destroy(new Error(`${method} ${path} did not answer in time`)));
