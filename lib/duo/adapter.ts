@@ -215,11 +215,6 @@ export class DuoAdapter {
     return result;
   }
 
-  /** The last skew measured against this Duo host (ms, local minus Duo), from any response, if any. */
-  lastSkewMs(apiHost: string): number | undefined {
-    return this.skewByHost.get(apiHost);
-  }
-
   /** Closes the keep-alive sockets. Calls after close() still work but open new sockets. */
   close(): void {
     this.agent.destroy();

@@ -200,7 +200,11 @@ export function unknownKeyMessage(key: string, allowed: readonly string[]): stri
  * throw policyInvalidError([{ path: 'tenants.acme.failmode', message: 'must be "closed" or "open"' }], './duo-mfa.json');
  * ```
  */
-export function policyInvalidError(issues: readonly PolicyIssue[], source: string): DuoMfaError {
+export function policyInvalidError(
+  issues: readonly PolicyIssue[],
+  source: string,
+  cause?: unknown,
+): DuoMfaError {
   const only = issues.length === 1 ? issues[0] : undefined;
   const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
   const lines = issues.map(
@@ -211,6 +215,7 @@ export function policyInvalidError(issues: readonly PolicyIssue[], source: strin
       ? `Invalid MFA policy ${source}: ${only.message}` // the file as a whole: missing, empty, not JSON…
       : `Invalid MFA policy ${source} (${count}):\n${lines.join('\n')}`;
   return new DuoMfaError('ERR_POLICY_INVALID', message, {
+    cause,
     details: { issues: issues.map((issue) => ({ path: issue.path, message: issue.message })), source },
   });
 }

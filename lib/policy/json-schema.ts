@@ -3,9 +3,6 @@
 import { z } from 'zod';
 import { PolicyFileSchema } from './schema';
 
-/** Where the generated schema is published inside the npm package. */
-export const JSON_SCHEMA_PATH = 'schema/duo-mfa.schema.json';
-
 /**
  * The policy file's JSON Schema (draft-07, which every common editor understands): titles and descriptions on
  * every field, defaults, `additionalProperties: false` on every fixed-key object. Rules that JSON Schema cannot

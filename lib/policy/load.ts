@@ -7,7 +7,6 @@ import { WatchedPolicyFile, type OpenPolicyOptions } from './watch';
 
 export type { OpenPolicyOptions } from './watch';
 export type { PolicySource } from './types';
-export { parsePolicyText, readPolicyFile } from './read';
 
 /**
  * Reads, validates and compiles a policy file. Throws `ERR_POLICY_INVALID` listing every problem.

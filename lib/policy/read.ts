@@ -2,7 +2,7 @@
 
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { DuoMfaError } from '../errors';
+import { type DuoMfaError } from '../errors';
 import { policyInvalidError, ROOT_PATH } from './issues';
 import { locateJsonError } from './json-error';
 
@@ -85,8 +85,7 @@ function readError(source: string, error: unknown): DuoMfaError {
     ENOTDIR: 'a part of the path is not a directory',
   };
   const reason = (code && reasons[code]) ?? `it cannot be read (${code ?? String(error)})`;
-  const result = fileError(source, reason);
-  return new DuoMfaError('ERR_POLICY_INVALID', result.message, { cause: error, details: result.details });
+  return policyInvalidError([{ path: ROOT_PATH, message: reason }], source, error);
 }
 
 function fileError(source: string, message: string): DuoMfaError {

@@ -3,8 +3,9 @@
 import { createHash } from 'node:crypto';
 import { stat, statSync, watch, type FSWatcher, type Stats } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { DuoMfaError, isDuoMfaError } from '../errors';
+import { type DuoMfaError, isDuoMfaError } from '../errors';
 import { compilePolicy } from './compile';
+import { policyInvalidError, ROOT_PATH } from './issues';
 import { parsePolicyText, readPolicyText, readPolicyTextAsync } from './read';
 import type { CompiledPolicy, PolicySource } from './types';
 
@@ -146,6 +147,9 @@ export class WatchedPolicyFile implements PolicySource {
   /** Reads, validates and swaps. Never throws: problems go to onInvalid. */
   private async readOnce(force: boolean): Promise<boolean> {
     if (this.closed) return false;
+    // Before reading, as in the constructor: the poll then sees only changes made after this read, instead of
+    // reading and hashing again a change fs.watch already reloaded.
+    this.lastStat = statSignature(this.path);
     let text: string | undefined;
     let failure: DuoMfaError | undefined;
     try {
@@ -194,10 +198,7 @@ export class WatchedPolicyFile implements PolicySource {
 
 function asPolicyError(error: unknown, source: string): DuoMfaError {
   if (isDuoMfaError(error)) return error;
-  return new DuoMfaError('ERR_POLICY_INVALID', `Invalid MFA policy ${source}: it could not be reloaded`, {
-    cause: error,
-    details: { issues: [{ path: '$', message: 'it could not be reloaded' }], source },
-  });
+  return policyInvalidError([{ path: ROOT_PATH, message: 'it could not be reloaded' }], source, error);
 }
 
 function warn(error: DuoMfaError): void {
