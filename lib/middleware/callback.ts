@@ -48,13 +48,8 @@ export async function handleCallback(engine: MfaEngine, req: Request, res: Respo
   // S10: malformed input is refused before any store or Duo call.
   const query = parseQuery(req.query);
   if (!query) {
-    engine.events.emit(
-      'mfa.failed',
-      req,
-      {},
-      { reason: 'invalid_callback', code: 'ERR_DUO_CALLBACK_INVALID' },
-    );
-    return engine.deny(req, res, new DuoMfaError('ERR_DUO_CALLBACK_INVALID', 'malformed callback'), {});
+    const failure = new DuoMfaError('ERR_DUO_CALLBACK_INVALID', 'malformed callback');
+    return engine.refuse(req, res, {}, 'invalid_callback', failure);
   }
 
   const session = engine.requireSession(req, res);
@@ -67,7 +62,7 @@ export async function handleCallback(engine: MfaEngine, req: Request, res: Respo
   if (!match) {
     // S18: a repeated callback after success (back button, second click) lands where the first one did.
     const consumed = data.consumed?.find((entry) => safeEqual(entry.id, id));
-    const user = safeResolveUser(engine, req);
+    const user = engine.tryResolveUser(req);
     if (consumed && user && data.verified && data.verified.username === user.username) {
       applySecurityHeaders(req, res);
       return res.redirect(303, consumed.returnTo);
@@ -377,14 +372,6 @@ async function clearPending(engine: MfaEngine, session: SessionLike, ids: string
   for (const id of ids) {
     if (pending) delete pending[id];
     await engine.store.deletePending(id).catch(() => undefined);
-  }
-}
-
-function safeResolveUser(engine: MfaEngine, req: Request) {
-  try {
-    return engine.resolveUser(req);
-  } catch {
-    return undefined;
   }
 }
 

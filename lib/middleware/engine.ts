@@ -41,9 +41,12 @@ const BYPASS_EVENT_INTERVAL_MS = 10 * 60_000;
 const MAX_USERNAME = 256;
 
 /** A signed-in user after validation: canonical names resolved once (S20). */
+/** The signed-in user, checked: also the PolicyUser handed to decide(), so no object is built per request. */
 export interface ResolvedUser {
   readonly raw: MfaUser;
+  /** Canonical. */
   readonly username: string;
+  readonly tenant: string | undefined;
   readonly roles: readonly string[];
 }
 
@@ -56,11 +59,16 @@ export class MfaEngine {
   readonly health: HealthMonitor;
   private readonly bypassReported = new Map<string, number>();
   private readonly links: PageLinks;
+  /** `ignore` with each string's segment prefix ("/health" → "/health/") made once, not per request. */
+  private readonly ignoreRules: ReadonlyArray<{ readonly path: string; readonly prefix: string } | RegExp>;
   private sessionWarningLogged = false;
 
   constructor(readonly config: MfaConfig) {
     this.logger = config.logger ?? pino({ name: 'express-duo-mfa' });
     this.links = { retry: config.afterLoginPath, signOut: config.signOutPath };
+    this.ignoreRules = config.ignore.map((rule) =>
+      typeof rule === 'string' ? { path: rule, prefix: rule.endsWith('/') ? rule : rule + '/' } : rule,
+    );
     this.events = new EventSink(this.logger, config.onEvent, config.now);
     this.policy = openPolicy(config.policy, {
       env: config.env,
@@ -182,8 +190,6 @@ export class MfaEngine {
   private async handleStart(req: Request, res: Response, next: NextFunction): Promise<void> {
     const session = this.requireSession(req, res);
     if (!session) return;
-    const returnTo =
-      safeReturnPath(singleParam(req.query.returnTo), this.config.origin) ?? this.config.afterLoginPath;
     const user = this.resolveUser(req);
     if (user === undefined) {
       applySecurityHeaders(req, res);
@@ -192,12 +198,13 @@ export class MfaEngine {
     const decision = this.decideFor(user);
     if (decision.tenant === undefined) return this.refuseUnknownTenant(req, res, user);
     const stepUp = singleParam(req.query.stepUp) === '1';
+    const returnTo = this.landingOf(req.query.returnTo);
     const verification = this.currentVerification(session, user, decision.tenant);
     if (!stepUp && (verification || !decision.required)) {
       applySecurityHeaders(req, res);
-      return res.redirect(303, this.landingFor(returnTo));
+      return res.redirect(303, returnTo);
     }
-    return this.start(req, res, next, user, decision, { returnTo: this.landingFor(returnTo), stepUp });
+    return this.start(req, res, next, user, decision, { returnTo, stepUp });
   }
 
   /**
@@ -359,13 +366,17 @@ export class MfaEngine {
 
   /** True when the request's (possibly reloaded) session belongs to this canonical username and tenant. */
   sameUser(req: Request, username: string, tenant: string): boolean {
-    let now: ResolvedUser | undefined;
-    try {
-      now = this.resolveUser(req);
-    } catch {
-      return false;
-    }
+    const now = this.tryResolveUser(req);
     return now !== undefined && now.username === username && this.decideFor(now).tenant === tenant;
+  }
+
+  /** resolveUser(), with a getUser that throws or returns a malformed user counted as nobody signed in. */
+  tryResolveUser(req: Request): ResolvedUser | undefined {
+    try {
+      return this.resolveUser(req);
+    } catch {
+      return undefined;
+    }
   }
 
   /** The session was logged out, revoked or taken over while we waited: grant nothing, start from the top. */
@@ -459,16 +470,12 @@ export class MfaEngine {
       );
     }
     const roles = rolesRaw ?? [];
-    return { raw: { ...raw, tenant: tenant ?? undefined }, username: canonicalName(username), roles };
+    return { raw, username: canonicalName(username), tenant: tenant ?? undefined, roles };
   }
 
   /** The policy decision for this user now: computed on every request, never cached (S6). */
   decideFor(user: ResolvedUser): Decision {
-    return decide(
-      this.policy.current(),
-      { username: user.username, tenant: user.raw.tenant, roles: user.roles },
-      this.config.now(),
-    );
+    return decide(this.policy.current(), user, this.config.now());
   }
 
   /** The session's verification when it is for this user and tenant and still young enough (S3, S5, S9). */
@@ -487,7 +494,7 @@ export class MfaEngine {
   duoUsernameOf(user: ResolvedUser): string | undefined {
     // toDuoUsername sees the canonical username, so " ALICE" and "alice" can never map to two Duo users (S20).
     const name = this.config.toDuoUsername
-      ? this.config.toDuoUsername({ ...user.raw, username: user.username })
+      ? this.config.toDuoUsername({ ...user.raw, tenant: user.tenant, username: user.username })
       : user.username;
     if (typeof name !== 'string' || name === '' || name.length > MAX_USERNAME) return undefined;
     if (hasControlCharacters(name) || name !== name.trim()) return undefined;
@@ -507,7 +514,7 @@ export class MfaEngine {
     this.events.emit(
       'mfa.denied',
       req,
-      { tenant: user.raw.tenant, username: user.username },
+      { tenant: user.tenant, username: user.username },
       { reason: 'unknown_tenant', code: error.code },
     );
     this.deny(req, res, error);
@@ -528,20 +535,20 @@ export class MfaEngine {
   }
 
   private isIgnored(path: string): boolean {
-    for (const rule of this.config.ignore) {
-      if (
-        typeof rule === 'string'
-          ? path === rule || path.startsWith(rule.endsWith('/') ? rule : rule + '/')
-          : rule.test(path)
-      ) {
+    for (const rule of this.ignoreRules) {
+      if (rule instanceof RegExp ? rule.test(path) : path === rule.path || path.startsWith(rule.prefix))
         return true;
-      }
     }
     return false;
   }
 
   private returnPathOf(req: Request): string {
-    return this.landingFor(safeReturnPath(req.originalUrl, this.config.origin) ?? this.config.afterLoginPath);
+    return this.landingOf(req.originalUrl);
+  }
+
+  /** Where to land after Duo for a requested path: a safe local path (never our own routes), else afterLoginPath. */
+  private landingOf(candidate: unknown): string {
+    return this.landingFor(safeReturnPath(candidate, this.config.origin) ?? this.config.afterLoginPath);
   }
 
   private startLocation(req: Request, stepUp: boolean): string {
