@@ -39,8 +39,8 @@ export function summarizeDevices(records: readonly DeviceRecord[], search?: stri
           id,
           ...(record.epkey ? { epkey: record.epkey } : {}),
           ...(record.hostname ? { hostname: record.hostname } : {}),
-          ...(record.os ? { os: join(record.os, record.osVersion) } : {}),
-          ...(record.browser ? { browser: join(record.browser, record.browserVersion) } : {}),
+          ...(record.os ? { os: withVersion(record.os, record.osVersion) } : {}),
+          ...(record.browser ? { browser: withVersion(record.browser, record.browserVersion) } : {}),
           ...(record.ip ? { lastIp: record.ip } : {}),
           trusted: record.trusted,
           lastSeen: new Date(record.at).toISOString(),
@@ -81,6 +81,7 @@ function deviceId(record: DeviceRecord): string {
   return `${record.os ?? 'unknown OS'} / ${record.browser ?? 'unknown browser'} @ ${record.ip ?? 'unknown IP'}`;
 }
 
-function join(name: string, version: string | undefined): string {
+/** "iOS 17.4", or just the name when Duo reported no version. */
+export function withVersion(name: string, version: string | undefined): string {
   return version ? `${name} ${version}` : name;
 }

@@ -64,6 +64,17 @@ interface CallContext {
  * True when Duo itself answered and refused the request: an HTTP 4xx (except 408 and 429, which say "busy"), or
  * a FAIL body with a 4xxxx code. Anything else — no answer, TLS failure, 5xx, 5xxxx — is an outage.
  */
+function usernameMismatch(cause?: unknown): DuoMfaError {
+  return new DuoMfaError(
+    'ERR_DUO_USERNAME_MISMATCH',
+    'Duo verified a different user than the one who started',
+    {
+      cause,
+      details: { reason: 'username_mismatch' },
+    },
+  );
+}
+
 function refusedByDuo(context: CallContext): boolean {
   const code = context.duoFailCode;
   if (code !== undefined) return code >= 40000 && code < 50000;
@@ -132,9 +143,9 @@ export class DuoAdapter {
       'health check',
       () => client.healthCheck(),
       (error: unknown, context: CallContext) => {
-        const skew = this.skewByHost.get(credentials.apiHost);
+        const skew = this.skewBeyondLeeway(credentials.apiHost);
         // A wrong local clock makes Duo refuse our client assertion: say so rather than "Duo is down" (S29).
-        if (skew !== undefined && Math.abs(skew) > JWT_LEEWAY_MS) return this.clockSkewError(skew, error);
+        if (skew !== undefined) return this.clockSkewError(skew, error);
         // Duo answered and refused these credentials (an HTTP 4xx, or a 4xxxx code such as 40002 invalid_client):
         // a configuration error, not an outage, so it must never trigger a tenant's fail-open.
         if (refusedByDuo(context)) {
@@ -192,15 +203,7 @@ export class DuoAdapter {
     );
     const result = readAuthResult(token);
     // The client already compares preferred_username; check again so a client change cannot open a hole.
-    if (result.username !== duoUsername) {
-      throw new DuoMfaError(
-        'ERR_DUO_USERNAME_MISMATCH',
-        'Duo verified a different user than the one who started',
-        {
-          details: { reason: 'username_mismatch' },
-        },
-      );
-    }
+    if (result.username !== duoUsername) throw usernameMismatch();
     if (result.status !== 'allow' || result.result !== 'allow') {
       throw new DuoMfaError('ERR_DUO_DENIED', `Duo denied the sign-in (${result.reason || result.status})`, {
         details: {
@@ -228,6 +231,12 @@ export class DuoAdapter {
       )} s (more than the 60 s allowed): fix the clock (NTP)`,
       { cause, details: { skewMs } },
     );
+  }
+
+  /** The last clock skew measured against this Duo host, when it is beyond what Duo's tokens allow. */
+  private skewBeyondLeeway(apiHost: string): number | undefined {
+    const skew = this.skewByHost.get(apiHost);
+    return skew !== undefined && Math.abs(skew) > JWT_LEEWAY_MS ? skew : undefined;
   }
 
   /** Notes what Duo answered, on success and error alike: its clock, and for this call the status and FAIL code. */
@@ -335,20 +344,11 @@ export class DuoAdapter {
   private exchangeError(credentials: DuoCredentials, error: unknown): DuoMfaError {
     const inner = error instanceof DuoException ? error.inner : undefined;
     const message = error instanceof Error ? error.message : String(error);
-    const skew = this.skewByHost.get(credentials.apiHost);
-    const skewed = skew !== undefined && Math.abs(skew) > JWT_LEEWAY_MS;
+    const skew = this.skewBeyondLeeway(credentials.apiHost);
+    const skewed = skew !== undefined;
     const clockSkew = () => this.clockSkewError(skew ?? 0, error);
 
-    if (message === constants.USERNAME_ERROR) {
-      return new DuoMfaError(
-        'ERR_DUO_USERNAME_MISMATCH',
-        'Duo verified a different user than the one who started',
-        {
-          cause: error,
-          details: { reason: 'username_mismatch' },
-        },
-      );
-    }
+    if (message === constants.USERNAME_ERROR) return usernameMismatch(error);
     const httpStatus = axiosStatus(inner);
     if (httpStatus !== undefined && httpStatus >= 400 && httpStatus < 500) {
       if (skewed) return clockSkew();

@@ -1,5 +1,7 @@
 // Reads a verified Duo id_token into a small typed result; tolerant of absent or odd fields, never trusting them.
 
+import { isPlainObject } from '../util/objects';
+
 export type TrustStatus = 'trusted' | 'not trusted' | 'unknown';
 
 /** The device the person signed in from, as Duo reported it (every field optional in real tokens). */
@@ -83,9 +85,7 @@ export function readAuthResult(token: unknown): DuoAuthResult {
 }
 
 function record(value: unknown): Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : {};
+  return isPlainObject(value) ? value : {};
 }
 
 /** A short string, or undefined for anything else (numbers and booleans are not invented into strings). */

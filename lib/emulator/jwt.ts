@@ -1,6 +1,7 @@
 // Compact JWS (HS512) signing and verification for the emulator, with node:crypto only.
 
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { isPlainObject } from '../util/objects';
 
 /** Algorithms the emulator can sign with. Only HS512 is ever accepted on verification. */
 export type JwtAlgorithm = 'HS512' | 'HS256' | 'none';
@@ -98,9 +99,7 @@ function splitToken(token: unknown): { header: string; payload: string; signatur
 function parseSegment(segment: string): JwtObject | undefined {
   try {
     const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as JwtObject)
-      : undefined;
+    return isPlainObject(value) ? value : undefined;
   } catch {
     return undefined;
   }

@@ -2,6 +2,7 @@
 // that name the offending key and what is allowed.
 
 import { didYouMean } from '../util/names';
+import { isPlainObject } from '../util/objects';
 import type {
   DuoEmulatorOptions,
   EmulatedUser,
@@ -55,7 +56,7 @@ export interface ResolvedOptions {
  */
 export function parseOptions(options: unknown): ResolvedOptions {
   const where = 'startDuoEmulator(options)';
-  if (!isRecord(options)) {
+  if (!isPlainObject(options)) {
     throw new TypeError(
       `${where}: options must be an object such as { applications: [{ clientId, clientSecret }] }`,
     );
@@ -73,7 +74,7 @@ export function parseOptions(options: unknown): ResolvedOptions {
   const seen = new Set<string>();
   const apps = applications.map((app: unknown, index): EmulatorApplication => {
     const at = `${where}: applications[${index}]`;
-    if (!isRecord(app)) throw new TypeError(`${at} must be an object { clientId, clientSecret, name? }`);
+    if (!isPlainObject(app)) throw new TypeError(`${at} must be an object { clientId, clientSecret, name? }`);
     rejectUnknownKeys(app, APPLICATION_KEYS, at);
     const { clientId, clientSecret, name } = app;
     if (typeof clientId !== 'string' || clientId.length !== 20) {
@@ -117,7 +118,8 @@ export function parseUser(username: unknown, spec: unknown): EmulatedUser {
   }
   if (spec === undefined) return {};
   const where = `setUser(${JSON.stringify(username)}, spec)`;
-  if (!isRecord(spec)) throw new TypeError(`${where}: spec must be an object such as { result: 'allow' }`);
+  if (!isPlainObject(spec))
+    throw new TypeError(`${where}: spec must be an object such as { result: 'allow' }`);
   rejectUnknownKeys(spec, USER_KEYS, where);
   const { result, enrolled, device, reason, factor } = spec;
   if (result !== undefined && result !== 'allow' && result !== 'deny' && result !== 'error') {
@@ -127,7 +129,7 @@ export function parseUser(username: unknown, spec: unknown): EmulatedUser {
     throw new TypeError(`${where}: enrolled must be a boolean`);
   }
   if (device !== undefined) {
-    if (!isRecord(device)) throw new TypeError(`${where}: device must be { platform, trusted }`);
+    if (!isPlainObject(device)) throw new TypeError(`${where}: device must be { platform, trusted }`);
     rejectUnknownKeys(device, DEVICE_KEYS, `${where}: device`);
     if (device.platform !== 'iOS' && device.platform !== 'Android') {
       throw new TypeError(`${where}: device.platform must be 'iOS' or 'Android'`);
@@ -159,7 +161,7 @@ export function parseUser(username: unknown, spec: unknown): EmulatedUser {
 export function parseFault(fault: unknown): EmulatorFault | null {
   if (fault === null) return null;
   const where = 'setFault(fault)';
-  if (!isRecord(fault))
+  if (!isPlainObject(fault))
     throw new TypeError(`${where}: fault must be an object such as { health: 'down' }, or null`);
   rejectUnknownKeys(fault, FAULT_KEYS, where);
   const { health, token, delayMs } = fault;
@@ -201,10 +203,6 @@ export function assertClockOffset(seconds: unknown): asserts seconds is number {
   if (typeof seconds !== 'number' || !Number.isFinite(seconds)) {
     throw new TypeError('setClockOffset(seconds): seconds must be a finite number (negative: behind)');
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function rejectUnknownKeys(value: Record<string, unknown>, allowed: readonly string[], where: string): void {

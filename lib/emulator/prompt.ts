@@ -3,7 +3,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { FormParams } from './body';
-import { finishLogin, outcomeFor, type LoginTrigger } from './grants';
+import { finishLogin, logFields, outcomeFor, type LoginTrigger } from './grants';
 import { PROMPT_PATH, renderErrorPage, renderPromptPage } from './pages';
 import { htmlReply, redirectReply, type Reply } from './reply';
 import type { EmulatorState, PendingLogin, PromptTransaction, UserRecord } from './state';
@@ -32,13 +32,7 @@ export function startPrompt(state: EmulatorState, login: PendingLogin, user: Use
     justEnrolled: false,
   };
   state.storePrompt(prompt);
-  state.record({
-    endpoint: 'authorize',
-    clientId: login.app.clientId,
-    username: login.username,
-    redirectUri: login.redirectUri,
-    outcome: user.enrolled ? 'prompt:auth' : 'prompt:enroll',
-  });
+  state.record({ ...logFields(login), outcome: user.enrolled ? 'prompt:auth' : 'prompt:enroll' });
   return redirectReply(303, promptLocation(prompt));
 }
 
@@ -131,7 +125,7 @@ export function advancePrompt(state: EmulatorState, params: FormParams): Reply {
       user.phonePlatform = prompt.platform;
       prompt.justEnrolled = true;
       prompt.step = 'auth';
-      state.record({ ...promptLog(prompt), outcome: 'prompt:enrolled' });
+      state.record({ ...logFields(prompt.login), outcome: 'prompt:enrolled' });
       break;
     case 'auth push':
       prompt.step = 'pushed';
@@ -152,15 +146,6 @@ export function advancePrompt(state: EmulatorState, params: FormParams): Reply {
 
 function promptLocation(prompt: PromptTransaction): string {
   return `${PROMPT_PATH}?sid=${encodeURIComponent(prompt.id)}`;
-}
-
-function promptLog(prompt: PromptTransaction) {
-  return {
-    endpoint: 'authorize' as const,
-    clientId: prompt.login.app.clientId,
-    username: prompt.login.username,
-    redirectUri: prompt.login.redirectUri,
-  };
 }
 
 function expired(): Reply {

@@ -4,6 +4,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { DuoMfaError, isDuoMfaError } from '../errors';
+import { withVersion } from '../devices/insight';
 import { judgeDevice } from '../devices/trust';
 import type { DuoAuthResult } from '../duo/result';
 import type { Decision } from '../policy/types';
@@ -328,8 +329,8 @@ function deviceSummary(result: DuoAuthResult): NonNullable<Verification['device'
   const d = result.device;
   return {
     trusted: d.trusted,
-    ...(d.os ? { os: d.osVersion ? `${d.os} ${d.osVersion}` : d.os } : {}),
-    ...(d.browser ? { browser: d.browserVersion ? `${d.browser} ${d.browserVersion}` : d.browser } : {}),
+    ...(d.os ? { os: withVersion(d.os, d.osVersion) } : {}),
+    ...(d.browser ? { browser: withVersion(d.browser, d.browserVersion) } : {}),
     ...(d.hostname ? { hostname: d.hostname } : {}),
     ...(d.epkey ? { epkey: d.epkey } : {}),
   };

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { inspect } from 'node:util';
 import { canonicalName, didYouMean } from '../util/names';
+import { isPlainObject } from '../util/objects';
 import { FrozenMap, FrozenSet, deepFreeze } from './frozen';
 import { canonicalHash } from './hash';
 import {
@@ -377,8 +378,4 @@ function sortByTenant(issues: PolicyIssue[], raw: Record<string, unknown>): Poli
     .map((issue, index) => ({ issue, index, rank: rank(issue.path) }))
     .sort((a, b) => a.rank - b.rank || a.index - b.index)
     .map((entry) => entry.issue);
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

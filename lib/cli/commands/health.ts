@@ -3,14 +3,13 @@
 import { readFileSync } from 'node:fs';
 import { DuoAdapter } from '../../duo/adapter';
 import { isDuoMfaError } from '../../errors';
+import { SKEW_WARNING_MS } from '../../middleware/health';
 import type { CompiledTenant } from '../../policy/types';
 import { didYouMean } from '../../util/names';
 import { EXIT, UsageError, flagOption, integerOption, stringOption, type Command } from '../command';
 import { json, table } from '../io';
 import { describeIssues, readPolicyForCli } from '../policy-file';
 
-/** Above this clock difference an operator should act: Duo rejects tokens beyond 60 s. */
-const SKEW_WARNING_MS = 30_000;
 /** The health check never redirects anywhere, but the Duo client wants a well-formed redirect URL. */
 const PLACEHOLDER_REDIRECT = 'https://localhost/duo/callback';
 
