@@ -11,8 +11,8 @@ stays within ±0.3 µs between runs while whole-request CPU varies by about ±10
 
 **Machines differ a lot.** The tables above come from the latest run and its machine (see the top of this
 file). The same code on a 2-core AMD EPYC VM ran everything 2.5–3× slower than on the Xeon VM (plain express +
-express-session: about 2,000 against 6,400 req/s; duoMfa's own time 16–17 against 4.3–4.8 µs) and far noisier
-(per-round ratios from 0.63 to 1.05). On the Xeon VM \`decide()\` met its p99 target at every
+express-session: about 2,000 against 6,400 req/s; duoMfa's own time 16–23 against 4.3–4.8 µs) and far noisier
+(per-round ratios from 0.63 to 1.28). On the Xeon VM \`decide()\` met its p99 target at every
 size (1.13 / 1.28 / 2.04 µs); on the EPYC VM it did not at 10,000 tenants (5–7 µs). Compare ratios from one
 run, not absolute figures across machines.
 
