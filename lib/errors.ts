@@ -10,12 +10,16 @@ export const ERROR_CODES = {
   ERR_DUO_CLIENT_INCOMPATIBLE: { status: 500, title: 'Unsupported Duo client version' },
   ERR_POLICY_INVALID: { status: 500, title: 'The MFA policy file is invalid' },
   ERR_SESSION_MISSING: { status: 503, title: 'Sign-in is temporarily unavailable' },
+  // Anything unexpected (a bug, a throwing callback): never dressed up as an outage of something else
+  ERR_INTERNAL: { status: 500, title: 'Something went wrong' },
 
   // Duo availability (before the redirect: the tenant's failmode applies)
   ERR_DUO_UNAVAILABLE: { status: 503, title: 'Duo is unavailable' },
   ERR_DUO_TIMEOUT: { status: 503, title: 'Duo did not answer in time' },
   // Our own misconfiguration found by the health check: always closed, never the tenant's failmode
   ERR_DUO_CREDENTIALS: { status: 503, title: 'Duo refused this application’s credentials' },
+  ERR_DUO_TLS: { status: 503, title: 'Duo’s certificate could not be verified' },
+  ERR_DUO_HOST_NOT_FOUND: { status: 503, title: 'Duo’s host name does not exist' },
 
   // After the redirect: always denied
   ERR_DUO_CODE_REJECTED: { status: 401, title: 'Duo did not accept this sign-in' },
@@ -37,6 +41,23 @@ export const ERROR_CODES = {
   ERR_DUO_USERNAME_INVALID: { status: 400, title: 'This account cannot use two-factor sign-in' },
   ERR_DUO_UNKNOWN_TENANT: { status: 403, title: 'Your organization is not set up for sign-in' },
   ERR_DUO_CHALLENGE_LIMIT: { status: 429, title: 'Too many sign-in attempts' },
+  ERR_DUO_START_REFUSED: { status: 403, title: 'This sign-in request did not come from this site' },
+  ERR_POLICY_UNAVAILABLE: { status: 503, title: 'Your organization’s sign-in settings cannot be loaded' },
+
+  // Tenant self-service settings (mfa.settings / updateSettings / settingsRouter)
+  ERR_SETTINGS_CONFLICT: { status: 409, title: 'Someone else changed these settings first' },
+  ERR_SETTINGS_READ_ONLY: { status: 405, title: 'These settings cannot be changed here' },
+  ERR_SETTINGS_REQUEST_INVALID: { status: 400, title: 'This settings request is not valid' },
+  ERR_SECRETS_KEY_MISSING: { status: 422, title: 'Secrets cannot be stored without a secretsKey' },
+  ERR_FORBIDDEN: { status: 403, title: 'You may not manage this organization’s settings' },
+
+  // Duo Admin API (staff status, reactivation, bypass codes)
+  ERR_ADMIN_API_NOT_CONFIGURED: { status: 409, title: 'No Duo Admin API application is configured' },
+  ERR_ADMIN_API_CREDENTIALS: { status: 502, title: 'Duo refused the Admin API credentials' },
+  ERR_ADMIN_API_PERMISSION: { status: 502, title: 'The Duo Admin API application lacks a permission' },
+  ERR_ADMIN_API_USER_NOT_FOUND: { status: 404, title: 'This person is not in Duo' },
+  ERR_ADMIN_API_RATE_LIMITED: { status: 429, title: 'Duo is rate limiting Admin API calls' },
+  ERR_ADMIN_API_UNAVAILABLE: { status: 503, title: 'The Duo Admin API is unavailable' },
 
   // Stores
   ERR_STORE_UNAVAILABLE: { status: 503, title: 'Sign-in is temporarily unavailable' },

@@ -30,7 +30,26 @@ import type { CompiledPolicy, CompiledTenant, Decision, DecisionCode, PolicyUser
  */
 export function decide(policy: CompiledPolicy, user: PolicyUser, now: number): Decision {
   const tenantId = user.tenant ?? policy.defaultTenant;
-  const tenant = tenantId === undefined ? undefined : policy.tenants.get(tenantId);
+  return decideTenant(tenantId, tenantId === undefined ? undefined : policy.tenants.get(tenantId), user, now);
+}
+
+/**
+ * decide() for a tenant already looked up: `tenantId` is the user's tenant after defaultTenant, `tenant` its
+ * compiled form (undefined when the policy has no such tenant: `unknown_tenant`). Policy sources that compile
+ * tenants one at a time (directory, Redis) call this once the tenant is loaded.
+ *
+ * @example
+ * ```ts
+ * const id = user.tenant ?? source.defaultTenant();
+ * const decision = decideTenant(id, compiledTenant, user, Date.now());
+ * ```
+ */
+export function decideTenant(
+  tenantId: string | undefined,
+  tenant: CompiledTenant | undefined,
+  user: PolicyUser,
+  now: number,
+): Decision {
   if (tenantId === undefined || tenant === undefined) {
     const detail =
       tenantId === undefined
