@@ -2,7 +2,7 @@
 
 /**
  * Every code express-duo-mfa can raise, with the HTTP status it answers with and a short title shown to
- * people on the error page. The README lists the same table; a test keeps the two in step.
+ * people on the error page. docs/errors.md lists the same table; a test keeps the two in step.
  */
 export const ERROR_CODES = {
   // Set-up (thrown at start-up, never at request time)

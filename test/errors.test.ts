@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { DuoMfaError, ERROR_CODES, isDuoMfaError } from '../lib/index';
 
 describe('error codes', () => {
-  const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+  const readme = readFileSync(join(__dirname, '..', 'docs', 'errors.md'), 'utf8');
   const documented = new Map(
     [...readme.matchAll(/^\|\s*`(ERR_[A-Z_]+)`\s*\|\s*(\d{3})\s*\|/gm)].map(
       (m) => [m[1]!, Number(m[2])] as const,
