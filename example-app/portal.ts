@@ -16,6 +16,7 @@ import type { Redis } from 'ioredis';
 import {
   duoMfa,
   isDuoMfaError,
+  safeReturnPath as libraryReturnPath,
   type AuditEvent,
   type DuoMfaMiddleware,
   type DuoMfaOptions,
@@ -382,10 +383,13 @@ export function createApp(options: PortalOptions = {}): PortalApp {
   });
 }
 
-/** Session store errors → 503; client errors keep their 4xx; anything else → 500. Never a stack trace. */
+/**
+ * Session store errors → 503; client errors keep their 4xx; anything else → 500. Never a stack trace.
+ * express-duo-mfa's own failures go on to its default pages.
+ */
 function errorHandler(logger: MfaLogger): ErrorRequestHandler {
   return (error: unknown, req, res, next) => {
-    if (res.headersSent) {
+    if (isDuoMfaError(error) || res.headersSent) {
       next(error);
       return;
     }
@@ -440,24 +444,19 @@ function sessionCall(req: Request, method: 'regenerate' | 'save' | 'destroy'): P
 }
 
 /**
- * A same-origin path to go back to after login: `/reports?x=1` stays, anything that could leave the site
- * (`//evil.example`, `/\evil`, `https://…`, control characters) becomes `/`.
+ * A same-origin path to go back to after login: `/reports?x=1` stays; anything express-duo-mfa's return-path filter
+ * refuses (`//evil.example`, `/\evil`, `https://…`, control characters), and the login and logout pages themselves,
+ * become `/`.
  */
 export function safeReturnPath(value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 2048) return '/';
-  if (!value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\')) return '/';
-  if ([...value].some((c) => c <= ' ' || c === '\u007f' || c === '\\')) return '/'; // controls, spaces, backslashes
-  const base = 'http://portal.invalid';
-  let url: URL;
-  try {
-    url = new URL(value, base);
-  } catch {
-    return '/';
-  }
-  if (url.origin !== base) return '/';
-  if (url.pathname === '/login' || url.pathname === '/logout') return '/';
-  return url.pathname + url.search;
+  const path = libraryReturnPath(value, PORTAL_ORIGIN);
+  if (path === undefined) return '/';
+  const pathname = path.split('?')[0];
+  return pathname === '/login' || pathname === '/logout' ? '/' : path;
 }
+
+/** Return paths are relative, so any origin serves to check them; the real one is never needed here. */
+const PORTAL_ORIGIN = 'http://portal.invalid';
 
 /**
  * The portal's CSP: nothing external. Forms may post to the portal itself and, because the login's redirect chain

@@ -1,29 +1,65 @@
-// Public entry point of express-duo-mfa.
+// Public entry point of express-duo-mfa: what an app developer uses. Policy tools live at express-duo-mfa/policy,
+// the offline Duo at express-duo-mfa/emulator.
 
-import './middleware/state';
-
-export { duoMfa, requireRecentMfa, type DuoMfaMiddleware, type TenantSettings } from './middleware/index';
+export {
+  duoMfa,
+  requireRecentMfa,
+  type DuoMfaMiddleware,
+  type RequireRecentOptions,
+  type TenantSettings,
+} from './middleware/index';
 export type { DuoMfaOptions, MfaUser, MfaLogger } from './middleware/options';
+export { safeReturnPath } from './middleware/return-path';
 export type { AuditEvent, AuditEventType } from './middleware/events';
 export type { DuoMfaRequestState } from './middleware/state';
 export type { DuoMfaSessionData, Verification, PendingRef } from './middleware/session';
 export { DuoMfaError, isDuoMfaError, ERROR_CODES, type DuoMfaErrorCode } from './errors';
 export type { AccessDevice, DuoAuthResult, TrustStatus } from './duo/result';
-export { judgeDevice, type DeviceJudgement } from './devices/trust';
-export { summarizeDevices, type DeviceSummary } from './devices/insight';
-export { readDeviceInsight, type ReadDeviceInsightOptions } from './devices/read';
+export type { DeviceSummary } from './devices/insight';
 export type { RedisLike, DeviceRecord } from './stores/types';
-export { decide, explainDecision } from './policy/decide';
-export { compilePolicy, validatePolicy, type CompileOptions, type PolicyValidation } from './policy/compile';
-export { loadPolicyFile, openPolicy, type OpenPolicyOptions } from './policy/load';
+export type { Decision, DecisionCode, PolicyUser } from './policy/types';
+
+// Deprecated in 0.2.0, removed in 0.3.0: kept so code written against 0.1.0 keeps working for one minor version.
+export {
+  /** @deprecated Import from `express-duo-mfa/policy`. */
+  decide,
+  /** @deprecated Import from `express-duo-mfa/policy`. */
+  explainDecision,
+} from './policy/decide';
+export {
+  /** @deprecated Import from `express-duo-mfa/policy`. */
+  compilePolicy,
+  /** @deprecated Import from `express-duo-mfa/policy`. */
+  validatePolicy,
+  type CompileOptions,
+  type PolicyValidation,
+} from './policy/compile';
+export {
+  /** @deprecated Import from `express-duo-mfa/policy`. */
+  loadPolicyFile,
+  /** @deprecated Import from `express-duo-mfa/policy`. */
+  openPolicy,
+  type OpenPolicyOptions,
+} from './policy/load';
+export {
+  /** @deprecated Internal: the middleware applies the trusted-endpoints policy itself. */
+  judgeDevice,
+  type DeviceJudgement,
+} from './devices/trust';
+export {
+  /** @deprecated Use `mfa.deviceInsight(tenant)`. */
+  summarizeDevices,
+} from './devices/insight';
+export {
+  /** @deprecated Use `mfa.deviceInsight(tenant)`, or `duo-mfa devices` from the command line. */
+  readDeviceInsight,
+  type ReadDeviceInsightOptions,
+} from './devices/read';
 export type {
   PolicySource,
   PolicyWarning,
   CompiledPolicy,
   CompiledTenant,
-  Decision,
-  DecisionCode,
   DuoCredentials,
   PolicyIssue,
-  PolicyUser,
 } from './policy/types';

@@ -1,7 +1,14 @@
 // Audit events: one shape, sent to onEvent and the logger; never secrets, codes, states, tokens or session ids.
 
 import type { Request } from 'express';
-import type { MfaLogger } from './options';
+
+/** A pino-compatible logger: the methods express-duo-mfa calls. */
+export interface MfaLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
 
 export type AuditEventType =
   | 'mfa.started'

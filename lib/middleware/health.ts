@@ -3,7 +3,7 @@
 import type { DuoAdapter } from '../duo/adapter';
 import { DuoMfaError } from '../errors';
 import type { DuoCredentials } from '../policy/types';
-import type { MfaLogger } from './options';
+import type { MfaLogger } from './events';
 
 /** How long a successful health check is trusted. */
 export const HEALTH_CACHE_MS = 30_000;

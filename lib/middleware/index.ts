@@ -1,15 +1,22 @@
-// duoMfa(options): validated once, returns the named middleware; requireRecentMfa(maxAge) for step-up.
+// duoMfa(options): options checked once, one instance built, the start and callback routes mounted on a Router
+// with the gate after them; requireRecentMfa(maxAge) for step-up.
 
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { summarizeDevices, type DeviceSummary } from '../devices/insight';
-import { decide } from '../policy/decide';
+import { decideTenant } from '../policy/decide';
 import type { CompiledTenant, Decision } from '../policy/types';
 import { parseDuration } from '../util/duration';
 import { canonicalName } from '../util/names';
-import { engineOf, MfaEngine } from './engine';
-import { parseOptions, type DuoMfaOptions, type MfaUser } from './options';
+import { callbackRoute } from './callback';
+import { gate, stepUp } from './gate';
+import { MfaInstance } from './instance';
+import { parseOptions, type DuoMfaOptions, type MfaUser, type TestingHooks } from './options';
+import { errorPages } from './pages';
+import { methodNotAllowed } from './respond';
+import { startRoute } from './start';
+import { RequestState } from './state';
 
-/** A tenant's effective settings, as loaded from the policy file — without secrets. */
+/** A tenant's effective settings, as loaded from the policy — without secrets. */
 export interface TenantSettings {
   readonly tenant: string;
   readonly mfa: {
@@ -31,21 +38,37 @@ export interface TenantSettings {
     readonly testGroup: { readonly roles: readonly string[]; readonly staff: readonly string[] };
   };
   readonly duo: { readonly clientId: string; readonly apiHost: string };
-  /** The policy version (content hash) these settings come from. */
+  /** The policy version these settings come from. */
   readonly policyVersion: string;
 }
 
-/** The middleware `duoMfa()` returns, with a few read-only helpers for host apps. */
+/** Options of the step-up guard. */
+export interface RequireRecentOptions {
+  /** Reserved for the fresh-factor rule; see the README. */
+  readonly freshFactor?: boolean;
+}
+
+/** The middleware `duoMfa()` returns, with the helpers host apps use. */
 export interface DuoMfaMiddleware extends RequestHandler {
-  /** The tenant ids in the policy now, in file order. */
+  /** The tenant ids in the policy now, in the policy's order. */
   tenants(): string[];
-  /** The effective settings of one tenant (secrets left out), or undefined when it is not in the policy. */
+  /** The effective settings of one tenant (secrets left out), or undefined when it is not loaded or not in the policy. */
   tenantSettings(tenant: string): TenantSettings | undefined;
   /** Whether the policy asks this user for Duo right now, and why (pure; does not touch the session). */
   explain(user: MfaUser): Decision;
   /** Device insight for a tenant: access devices seen, their trust status, last seen and by whom. */
   deviceInsight(tenant: string, options?: { search?: string; limit?: number }): Promise<DeviceSummary[]>;
-  /** Stops watching the policy file and closes Duo connections (for tests and graceful shutdown). */
+  /**
+   * A route guard for sensitive actions (step-up), bound to this instance: sends the user through Duo again
+   * when their last Duo verification is older than `maxAge`. It never fails open.
+   */
+  requireRecent(maxAge: number | string, options?: RequireRecentOptions): RequestHandler;
+  /**
+   * The default error pages as Express error-handling middleware. duoMfa() appends them to the app by itself at
+   * its first failure (after your own error handlers); mount them yourself to choose where they sit.
+   */
+  readonly errorPages: typeof errorPages;
+  /** Stops watching the policy and closes Duo connections (for tests and graceful shutdown). */
   close(): void;
 }
 
@@ -56,7 +79,9 @@ export interface DuoMfaMiddleware extends RequestHandler {
  * ```ts
  * app.use(session({ secret, resave: false, saveUninitialized: false, cookie: { sameSite: 'lax', secure: true } }));
  * app.post('/login', verifyPassword); // sets req.session.user = { username, tenant, roles }
- * app.use(duoMfa({ policy: './duo-mfa.json', baseUrl: 'https://portal.example.com', ignore: ['/login', '/logout'] }));
+ * const mfa = duoMfa({ policy: './duo-mfa.json', baseUrl: 'https://portal.example.com', ignore: ['/login', '/logout'] });
+ * app.use(mfa);
+ * app.post('/payouts', mfa.requireRecent('5m'), approvePayout);
  * ```
  */
 export function duoMfa(options: DuoMfaOptions): DuoMfaMiddleware {
@@ -66,68 +91,105 @@ export function duoMfa(options: DuoMfaOptions): DuoMfaMiddleware {
         'instead of app.use(duoMfa).',
     );
   }
-  const engine = new MfaEngine(parseOptions(options));
+  return createDuoMfa(options);
+}
 
+/**
+ * duoMfa() with the testing hooks (a fake clock, an environment for `{ "env" }` secrets). Internal: not part of
+ * the package's exports.
+ *
+ * @example
+ * ```ts
+ * const mfa = createDuoMfa({ policy, baseUrl }, { now: () => fakeNow });
+ * ```
+ */
+export function createDuoMfa(options: DuoMfaOptions, hooks: TestingHooks = {}): DuoMfaMiddleware {
+  const instance = new MfaInstance(parseOptions(options, hooks));
+  const { callbackPath, startPath } = instance.config;
+  // Our two routes, on a Router: exact paths as configured (no case folding, no trailing-slash variants), every
+  // method answered (a method we do not serve is a 405, never a pass to the host's routes).
+  const routes = Router({ caseSensitive: true, strict: true });
+  routes.get(startPath, startRoute(instance));
+  routes.all(startPath, methodNotAllowed(instance, 'GET'));
+  routes.all(callbackPath, callbackRoute(instance));
+  const gateRequest = gate(instance);
+
+  // Only requests for our own paths enter the Router: dispatching every request of the host app through it costs
+  // several microseconds, more than the whole gate (bench/dispatch.ts measures both).
   const middleware = function duoMfaMiddleware(req: Request, res: Response, next: NextFunction): void {
-    let pending: Promise<void> | void;
-    try {
-      pending = engine.handle(req, res, next);
-    } catch (error) {
-      next(error);
+    const path = req.path;
+    if (path === startPath || path === callbackPath) {
+      routes(req, res, next);
       return;
     }
-    pending?.catch(next);
+    gateRequest(req, res, next);
   } as DuoMfaMiddleware;
 
-  middleware.tenants = () => [...engine.policy.current().tenants.keys()];
+  middleware.tenants = () => [...instance.tenants.tenantIds()];
   middleware.tenantSettings = (tenant) => {
-    const policy = engine.policy.current();
-    const compiled = policy.tenants.get(tenant);
-    return compiled ? settingsOf(compiled, policy.version) : undefined;
+    const entry = instance.tenants.peek(tenant);
+    return entry?.state === 'ready' ? settingsOf(entry.tenant, entry.version) : undefined;
   };
-  middleware.explain = (user) =>
-    decide(
-      engine.policy.current(),
-      { username: canonicalName(user.username), tenant: user.tenant, roles: user.roles },
-      engine.config.now(),
-    );
+  middleware.explain = (user) => {
+    const tenantId = user.tenant ?? instance.tenants.defaultTenant();
+    const entry = tenantId === undefined ? undefined : instance.tenants.peek(tenantId);
+    const canonical = { username: canonicalName(user.username), tenant: user.tenant, roles: user.roles };
+    const tenant = entry?.state === 'ready' ? entry.tenant : undefined;
+    return decideTenant(tenantId, tenant, canonical, instance.config.now());
+  };
   middleware.deviceInsight = async (tenant, insightOptions = {}) =>
     summarizeDevices(
-      await engine.store.deviceRecords(tenant, insightOptions.limit ?? 10_000),
+      await instance.store.deviceRecords(tenant, insightOptions.limit ?? 10_000),
       insightOptions.search,
     );
-  middleware.close = () => engine.close();
+  middleware.requireRecent = (maxAge, guardOptions) => {
+    void guardOptions;
+    return stepUp(instance, parseMaxAge(maxAge));
+  };
+  Object.defineProperty(middleware, 'errorPages', { value: errorPages, enumerable: true });
+  middleware.close = () => instance.close();
   return middleware;
 }
 
 /**
  * A route guard for sensitive actions (step-up): sends the user through Duo again when their last Duo
- * verification is older than `maxAge`. Mount it after `duoMfa()`. It never fails open.
+ * verification is older than `maxAge`. Mount it after `duoMfa()` on a gated path (it finds the instance through
+ * `req.duoMfa`); `mfa.requireRecent(maxAge)` works anywhere. It never fails open.
  *
  * @example
  * ```ts
  * app.post('/admin/payouts', requireRecentMfa('5m'), approvePayout);
  * ```
  */
-export function requireRecentMfa(maxAge: number | string): RequestHandler {
+export function requireRecentMfa(maxAge: number | string, options?: RequireRecentOptions): RequestHandler {
+  const maxAgeMs = parseMaxAge(maxAge);
+  void options;
+  const guards = new WeakMap<MfaInstance, RequestHandler>();
+  return function requireRecentMfaMiddleware(req: Request, res: Response, next: NextFunction): void {
+    const instance = RequestState.ownerOf<MfaInstance>(req.duoMfa);
+    if (!instance) {
+      next(
+        new TypeError(
+          'express-duo-mfa: requireRecentMfa() needs duoMfa() mounted before it on this path ' +
+            '(app.use(duoMfa({...}))), or use mfa.requireRecent(maxAge) from the duoMfa() you mounted',
+        ),
+      );
+      return;
+    }
+    let guard = guards.get(instance);
+    if (!guard) guards.set(instance, (guard = stepUp(instance, maxAgeMs)));
+    guard(req, res, next);
+  };
+}
+
+function parseMaxAge(maxAge: number | string): number {
   const maxAgeMs = parseDuration(maxAge);
   if (maxAgeMs === undefined) {
     throw new TypeError(
       `express-duo-mfa: requireRecentMfa(maxAge) needs milliseconds or a duration such as "5m" (got ${JSON.stringify(maxAge)})`,
     );
   }
-  return function requireRecentMfaMiddleware(req: Request, res: Response, next: NextFunction): void {
-    const engine = engineOf(req);
-    if (!engine) {
-      next(
-        new TypeError(
-          'express-duo-mfa: requireRecentMfa() needs duoMfa() mounted before it (app.use(duoMfa({...})))',
-        ),
-      );
-      return;
-    }
-    engine.stepUp(req, res, next, maxAgeMs).catch(next);
-  };
+  return maxAgeMs;
 }
 
 function isRequestLike(value: unknown): boolean {

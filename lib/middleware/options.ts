@@ -3,9 +3,22 @@
 import type { Request } from 'express';
 import type { RedisLike } from '../stores/types';
 import { didYouMean } from '../util/names';
-import { parseDuration } from '../util/duration';
-import { safeReturnPath } from './return-path';
-import type { AuditEvent } from './events';
+import type { AuditEvent, MfaLogger } from './events';
+import {
+  fail,
+  optionalFunction,
+  parseBaseUrl,
+  parseDuoTls,
+  parseDurationOption,
+  parseIgnore,
+  parseLogger,
+  parsePositiveInt,
+  parseRedis,
+  parseRoute,
+  parseSitePath,
+  parseString,
+  show,
+} from './option-values';
 
 /** The user the host app signed in with its password, as `getUser` returns it. */
 export interface MfaUser {
@@ -15,14 +28,6 @@ export interface MfaUser {
   tenant?: string | undefined;
   /** The user's roles in the host app, matched against rolesIncluded and testGroup.roles. */
   roles?: readonly string[] | undefined;
-}
-
-/** A pino-compatible logger: the methods express-duo-mfa calls. */
-export interface MfaLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
 }
 
 /** Options of `duoMfa()`. Only `policy` and `baseUrl` are required. */
@@ -77,11 +82,23 @@ export interface DuoMfaOptions {
   logger?: MfaLogger;
   /** Called with every audit event. Exceptions it throws are logged, never break a request. */
   onEvent?: (event: AuditEvent) => void;
-  /** Environment used to resolve `{ "env": "NAME" }` secrets in the policy file. Default `process.env`. */
-  env?: NodeJS.ProcessEnv;
-  /** The clock (ms since epoch). For tests. */
-  now?: () => number;
 }
+
+/**
+ * Seams for tests, kept out of the options users write: the clock and the environment `{ "env": "NAME" }`
+ * secrets are read from. Only reachable through the internal `createDuoMfa()` (lib/middleware/index.ts).
+ */
+export interface TestingHooks {
+  /** The clock (ms since epoch). Default `Date.now`. */
+  readonly now?: () => number;
+  /** Environment used to resolve `{ "env": "NAME" }` secrets. Default `process.env`. */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export type { MfaLogger } from './events';
+
+/** Duo's CA override as `duoTls.ca` gives it. */
+export type DuoCa = string | Buffer | ReadonlyArray<string | Buffer>;
 
 export interface MfaConfig {
   readonly policy: string | object;
@@ -97,7 +114,7 @@ export interface MfaConfig {
   readonly maxAgeMs: number;
   readonly failOpenMaxAgeMs: number;
   readonly duoTimeoutMs: number;
-  readonly duoCa: string | Buffer | ReadonlyArray<string | Buffer> | undefined;
+  readonly duoCa: DuoCa | undefined;
   readonly redis: RedisLike | undefined;
   readonly redisPrefix: string;
   readonly redisTimeoutMs: number;
@@ -128,11 +145,7 @@ const KNOWN_OPTIONS = [
   'deviceLogFile',
   'logger',
   'onEvent',
-  'env',
-  'now',
 ] as const satisfies ReadonlyArray<keyof DuoMfaOptions>;
-
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /** Default getUser: passport's `req.user`, else `req.session.user`. */
 function defaultGetUser(req: Request): MfaUser | undefined {
@@ -142,14 +155,10 @@ function defaultGetUser(req: Request): MfaUser | undefined {
   return (session?.user ?? undefined) as MfaUser | undefined;
 }
 
-function fail(message: string): never {
-  throw new TypeError(`express-duo-mfa: ${message}`);
-}
-
 /**
  * Validates options once, at start-up. Every problem is a TypeError naming the option and what is allowed.
  */
-export function parseOptions(input: unknown): MfaConfig {
+export function parseOptions(input: unknown, hooks: TestingHooks = {}): MfaConfig {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     fail(
       'duoMfa(options) needs an options object, e.g. duoMfa({ policy: "./duo-mfa.json", baseUrl: "https://app.example.com" })',
@@ -214,140 +223,7 @@ export function parseOptions(input: unknown): MfaConfig {
         : parseString('deviceLogFile', options.deviceLogFile, ''),
     logger: parseLogger(options.logger),
     onEvent: optionalFunction<(event: AuditEvent) => void>('onEvent', options.onEvent),
-    env: (options.env as NodeJS.ProcessEnv | undefined) ?? process.env,
-    now: optionalFunction<() => number>('now', options.now) ?? Date.now,
+    env: hooks.env ?? process.env,
+    now: hooks.now ?? Date.now,
   });
-}
-
-function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? value.slice(0, 80) + '…' : value);
-  if (typeof value === 'function') return 'a function';
-  return value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
-}
-
-function parseBaseUrl(value: unknown): string {
-  const example = 'e.g. "https://portal.example.com"';
-  if (typeof value !== 'string' || value === '')
-    fail(`option "baseUrl" is required: the public origin of your app, ${example}`);
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    fail(`option "baseUrl" must be an absolute URL, ${example} (got ${show(value)})`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:')
-    fail(`option "baseUrl" must use https (got ${show(value)})`);
-  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
-    fail(
-      `option "baseUrl" must use https; http is allowed only for localhost, 127.0.0.1 and ::1 (got ${show(value)})`,
-    );
-  }
-  if (
-    url.username ||
-    url.password ||
-    url.search ||
-    url.hash ||
-    (url.pathname !== '/' && url.pathname !== '')
-  ) {
-    fail(
-      `option "baseUrl" must be an origin only — scheme, host and port, no path, query or credentials, ${example} (got ${show(value)})`,
-    );
-  }
-  return url.origin;
-}
-
-function parseSitePath(name: string, value: unknown): string {
-  if (typeof value !== 'string' || safeReturnPath(value, 'https://example.invalid') !== value) {
-    fail(`option "${name}" must be a path on this site starting with "/" (got ${show(value)})`);
-  }
-  return value;
-}
-
-function parseRoute(name: string, value: unknown, fallback: string): string {
-  if (value === undefined) return fallback;
-  if (
-    typeof value !== 'string' ||
-    !/^\/[A-Za-z0-9\-._~/]*$/.test(value) ||
-    value.startsWith('//') ||
-    value.length > 200
-  ) {
-    fail(`option "${name}" must be a plain path such as "${fallback}" (got ${show(value)})`);
-  }
-  return value.length > 1 && value.endsWith('/') ? value.slice(0, -1) : value;
-}
-
-function parseIgnore(value: unknown): ReadonlyArray<string | RegExp> {
-  if (value === undefined) return Object.freeze([]);
-  if (!Array.isArray(value))
-    fail(`option "ignore" must be an array of path prefixes or RegExps (got ${show(value)})`);
-  const entries = value.map((entry: unknown, index) => {
-    if (entry instanceof RegExp) return entry;
-    if (typeof entry === 'string' && entry.startsWith('/')) return entry;
-    return fail(
-      `option "ignore[${index}]" must be a path prefix starting with "/" or a RegExp (got ${show(entry)})`,
-    );
-  });
-  return Object.freeze(entries);
-}
-
-function parseDurationOption(name: string, value: unknown, fallback: string): number {
-  const ms = parseDuration(value ?? fallback);
-  if (ms === undefined)
-    fail(`option "${name}" must be milliseconds or a duration such as "15m" or "12h" (got ${show(value)})`);
-  return ms;
-}
-
-function parsePositiveInt(name: string, value: unknown, fallback: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
-    fail(`option "${name}" must be a whole number of milliseconds between 1 and ${max} (got ${show(value)})`);
-  }
-  return value;
-}
-
-function parseString(name: string, value: unknown, fallback: string): string {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'string' || value === '')
-    fail(`option "${name}" must be a non-empty string (got ${show(value)})`);
-  return value;
-}
-
-function optionalFunction<T>(name: string, value: unknown): T | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'function') fail(`option "${name}" must be a function (got ${show(value)})`);
-  return value as T;
-}
-
-function parseDuoTls(value: unknown): MfaConfig['duoCa'] {
-  if (value === undefined) return undefined;
-  const ca: unknown =
-    typeof value === 'object' && value !== null ? (value as Record<string, unknown>).ca : undefined;
-  const isPem = (v: unknown) =>
-    (typeof v === 'string' && v.includes('BEGIN CERTIFICATE')) || Buffer.isBuffer(v);
-  if (!(isPem(ca) || (Array.isArray(ca) && ca.length > 0 && ca.every(isPem)))) {
-    fail(
-      'option "duoTls" must be { ca: "<PEM certificate(s)>" } (a string or Buffer containing BEGIN CERTIFICATE, or an array of them)',
-    );
-  }
-  return ca as MfaConfig['duoCa'];
-}
-
-function parseRedis(value: unknown): RedisLike | undefined {
-  if (value === undefined) return undefined;
-  const client = value as Record<string, unknown> | null;
-  const needed = ['set', 'getdel', 'del', 'eval', 'xadd', 'xrevrange'];
-  const missing = needed.filter((method) => typeof client?.[method] !== 'function');
-  if (missing.length > 0) {
-    fail(`option "redis" must be an ioredis client (new Redis(...)); it lacks ${missing.join(', ')}`);
-  }
-  return value as RedisLike;
-}
-
-function parseLogger(value: unknown): MfaLogger | undefined {
-  if (value === undefined) return undefined;
-  const logger = value as Record<string, unknown> | null;
-  const missing = ['debug', 'info', 'warn', 'error'].filter((level) => typeof logger?.[level] !== 'function');
-  if (missing.length > 0)
-    fail(`option "logger" must be a pino-compatible logger; it lacks ${missing.join(', ')}`);
-  return value as MfaLogger;
 }

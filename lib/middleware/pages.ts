@@ -3,8 +3,8 @@
 import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import helmet from 'helmet';
-import { type DuoMfaError, ERROR_CODES } from '../errors';
-import { WHAT_TO_DO } from './messages';
+import type { ErrorRequestHandler, NextFunction } from 'express';
+import { isDuoMfaError, type DuoMfaError } from '../errors';
 
 const STYLE = `
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:#f4f5f7;color:#1d2330;margin:0}
@@ -89,36 +89,63 @@ export function wantsHtml(req: Request): boolean {
   return req.accepts(['json', 'html']) === 'html';
 }
 
+/** Where the page links of a failure are kept: set by the instance that failed, read by the renderer. */
+const LINKS = Symbol('express-duo-mfa.links');
+
+/** Gives a failure the links of the duoMfa() that raised it, for whichever renderer answers it. */
+export function withLinks(error: DuoMfaError, links: PageLinks): DuoMfaError {
+  Object.defineProperty(error, LINKS, { value: links, configurable: true });
+  return error;
+}
+
 /**
- * Answers an error: an HTML page for browsers, `{ error, code, message }` JSON for API clients.
- * `explanation` adds plain words (e.g. Duo's deny reason); nothing user-supplied is reflected unescaped.
+ * Answers a DuoMfaError the way the middleware always has: an HTML page for browsers, `{ error, code, message }`
+ * JSON for API clients, with the security headers every middleware response carries. `details.explanation` adds
+ * plain words (e.g. Duo's deny reason); nothing user-supplied is reflected unescaped.
  */
-export function sendError(
-  req: Request,
-  res: Response,
-  error: DuoMfaError,
-  options: { explanation?: string; links: PageLinks; status?: number },
-): void {
-  const status = options.status ?? error.status;
-  const meta = ERROR_CODES[error.code];
+export function renderError(error: DuoMfaError, req: Request, res: Response): void {
+  const links = (error as unknown as Record<symbol, PageLinks | undefined>)[LINKS] ?? { retry: '/' };
   applySecurityHeaders(req, res);
-  res.status(status);
-  if (status === 503) res.setHeader('Retry-After', '30');
+  res.status(error.status);
+  if (error.status === 503) res.setHeader('Retry-After', '30');
   if (!wantsHtml(req)) {
-    res.json({ error: jsonErrorName(error.code), code: error.code, message: meta.title });
+    res.json({ error: jsonErrorName(error.code), code: error.code, message: error.title });
     return;
   }
-  const paragraphs = [options.explanation, WHAT_TO_DO[error.code]].filter((p): p is string => Boolean(p));
+  const explanation = error.details.explanation;
+  const paragraphs = [typeof explanation === 'string' ? explanation : undefined, error.advice].filter(
+    (p): p is string => Boolean(p),
+  );
   res.type('html').send(
     renderPage({
-      title: meta.title,
+      title: error.title,
       paragraphs,
       code: error.code,
-      action: { href: options.links.retry, label: 'Back to sign-in' },
-      signOut: options.links.signOut,
+      action: { href: links.retry, label: 'Back to sign-in' },
+      signOut: links.signOut,
     }),
   );
 }
+
+/**
+ * The default renderer as Express error-handling middleware: answers DuoMfaErrors with the middleware's pages
+ * and passes anything else on. duoMfa() appends it to the app at its first request, after the host's own error
+ * handlers, so a host handler sees every failure first and may answer it or call `next(err)`.
+ *
+ * @example
+ * ```ts
+ * app.use(mfa.errorPages); // mount it yourself, e.g. before a catch-all handler of your own
+ * ```
+ */
+export const errorPages: ErrorRequestHandler = function duoMfaErrorPages(
+  error: unknown,
+  req: Request,
+  res: Response,
+  next: NextFunction,
+): void {
+  if (!isDuoMfaError(error) || res.headersSent) return next(error);
+  renderError(error, req, res);
+};
 
 /** The 401 for API clients while MFA is required: where a browser should go to start it. */
 export function sendMfaRequired(req: Request, res: Response, location: string): void {

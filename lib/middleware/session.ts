@@ -1,5 +1,6 @@
 // Session discipline: the duoMfa data kept in req.session, id rotation that keeps the host's data, awaited saves.
 
+import { createHash } from 'node:crypto';
 import type { Request } from 'express';
 import type { TrustStatus } from '../duo/result';
 
@@ -49,8 +50,16 @@ export interface SessionLike {
   [key: string]: unknown;
 }
 
+/** A pending login lives this long (S15). */
+export const PENDING_TTL_MS = 10 * 60_000;
+
 export const MAX_PENDING_PER_SESSION = 5;
 export const MAX_CONSUMED_PER_SESSION = 5;
+
+/** The id a pending login is stored under: SHA-256 of its state, so stores never hold the state itself. */
+export function stateId(state: string): string {
+  return createHash('sha256').update(state).digest('base64url');
+}
 
 /** The request's session, or undefined when no session middleware ran (or its store is disconnected). */
 export function sessionOf(req: Request): SessionLike | undefined {

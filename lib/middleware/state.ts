@@ -30,3 +30,39 @@ declare global {
     }
   }
 }
+
+/**
+ * The object behind `req.duoMfa`: plain read-only fields, plus (invisible to JSON, `deepStrictEqual` and
+ * spreading) the duoMfa() instance that made it, which the standalone `requireRecentMfa()` uses.
+ */
+export class RequestState<Owner> implements DuoMfaRequestState {
+  readonly verified: boolean;
+  readonly required: boolean;
+  readonly reason: DuoMfaRequestState['reason'];
+  readonly via: DuoMfaRequestState['via'];
+  readonly verifiedAt: number | undefined;
+  readonly factor: string | undefined;
+  readonly device: DuoMfaRequestState['device'];
+  readonly #owner: Owner;
+
+  constructor(
+    owner: Owner,
+    state: Pick<DuoMfaRequestState, 'verified' | 'required' | 'reason'>,
+    verification?: Verification,
+  ) {
+    this.#owner = owner;
+    this.verified = state.verified;
+    this.required = state.required;
+    this.reason = state.reason;
+    this.via = verification?.via;
+    this.verifiedAt = verification?.at;
+    this.factor = verification?.factor;
+    this.device = verification?.device;
+    Object.freeze(this);
+  }
+
+  /** The instance that computed `state`, when it is a RequestState made by one. */
+  static ownerOf<T>(state: unknown): T | undefined {
+    return state instanceof RequestState && #owner in state ? (state.#owner as T) : undefined;
+  }
+}

@@ -5,8 +5,8 @@ import type { CompiledTenant, PolicySource } from './types';
 
 /** One tenant as a source holds it now. */
 export type TenantEntry =
-  /** Compiled and in force. */
-  | { readonly state: 'ready'; readonly tenant: CompiledTenant }
+  /** Compiled and in force; `version` changes with every change to the tenant. */
+  | { readonly state: 'ready'; readonly tenant: CompiledTenant; readonly version: string }
   /** Not in the policy: its users are refused (403 ERR_DUO_UNKNOWN_TENANT), never waved through (S7). */
   | { readonly state: 'missing' }
   /**
@@ -49,10 +49,11 @@ export function tenantSourceOf(policy: PolicySource): TenantSource {
   const missing: TenantEntry = Object.freeze({ state: 'missing' });
   const entries = new WeakMap<CompiledTenant, TenantEntry>();
   const entryOf = (id: string): TenantEntry => {
-    const tenant = policy.current().tenants.get(id);
+    const { tenants, version } = policy.current();
+    const tenant = tenants.get(id);
     if (!tenant) return missing;
     let entry = entries.get(tenant);
-    if (!entry) entries.set(tenant, (entry = Object.freeze({ state: 'ready', tenant })));
+    if (!entry) entries.set(tenant, (entry = Object.freeze({ state: 'ready', tenant, version })));
     return entry;
   };
   return {

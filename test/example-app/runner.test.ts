@@ -17,6 +17,7 @@ const ROOT = resolve(__dirname, '../..');
 const ALLOWED_PACKAGES = new Set([
   'express-duo-mfa',
   'express-duo-mfa/emulator',
+  'express-duo-mfa/policy',
   'express',
   'express-session',
   'connect-redis',

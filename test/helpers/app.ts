@@ -8,12 +8,14 @@ import session from 'express-session';
 import type { Redis } from 'ioredis';
 import pino from 'pino';
 import {
-  duoMfa,
+  isDuoMfaError,
   requireRecentMfa,
   type AuditEvent,
   type DuoMfaMiddleware,
   type DuoMfaOptions,
 } from '../../lib/index';
+import { createDuoMfa } from '../../lib/middleware/index';
+import type { TestingHooks } from '../../lib/middleware/options';
 
 export const ACME_APP = {
   clientId: 'DIACMEACMEACMEACME01',
@@ -78,7 +80,8 @@ export interface TestAppOptions {
   /** Use connect-redis with this client for sessions. */
   sessionRedis?: Redis;
   sameSite?: 'lax' | 'strict';
-  options?: Partial<DuoMfaOptions>;
+  /** duoMfa options, plus the testing hooks (a fake clock `now`, an `env` for secrets). */
+  options?: Partial<DuoMfaOptions> & TestingHooks;
   /** Mount no session middleware (S39). */
   noSession?: boolean;
   /** Wraps the session store (failure injection). */
@@ -141,17 +144,21 @@ export function createTestApp(options: TestAppOptions): TestApp {
     req.session.destroy((err) => (err ? next(err) : res.status(204).end()));
   });
 
-  const mfa = duoMfa({
-    policy: options.policy ?? testPolicy(options.emulator.apiHost),
-    baseUrl: BASE_URL,
-    duoTls: { ca: options.emulator.ca },
-    duoTimeoutMs: 1500,
-    ignore: ['/login', '/logout', '/public'],
-    logger,
-    onEvent: (event) => events.push(event),
-    ...(options.redis ? { redis: options.redis } : {}),
-    ...options.options,
-  });
+  const { now, env, ...duoMfaOptions } = options.options ?? {};
+  const mfa = createDuoMfa(
+    {
+      policy: options.policy ?? testPolicy(options.emulator.apiHost),
+      baseUrl: BASE_URL,
+      duoTls: { ca: options.emulator.ca },
+      duoTimeoutMs: 1500,
+      ignore: ['/login', '/logout', '/public'],
+      logger,
+      onEvent: (event) => events.push(event),
+      ...(options.redis ? { redis: options.redis } : {}),
+      ...duoMfaOptions,
+    },
+    { now, env },
+  );
   app.use(mfa);
 
   // The host app's own login check, after duoMfa: anonymous visitors never reach private routes.
@@ -173,9 +180,15 @@ export function createTestApp(options: TestAppOptions): TestApp {
   app.get('/whoami', (req, res) => res.json({ session: req.session ?? null, duoMfa: req.duoMfa ?? null }));
   app.get('/admin/payout', requireLogin, requireRecentMfa('5m'), (_req, res) => res.send('payout page'));
   app.post('/admin/payout', requireLogin, requireRecentMfa('5m'), (_req, res) => res.json({ paid: true }));
+  // The instance-bound guard needs no request state: it works even on a path duoMfa ignores.
+  app.get('/public/bound-payout', requireLogin, mfa.requireRecent('5m'), (_req, res) =>
+    res.send('bound payout'),
+  );
 
-  // The host app's error handler: session store failures answer 503, never a pass.
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+  // The host app's error handler: session store failures answer 503, never a pass. express-duo-mfa's own failures
+  // are passed on to its default pages.
+  app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    if (isDuoMfaError(err)) return next(err);
     if (res.headersSent) return;
     const status = (err as { status?: number }).status ?? 503;
     res.status(status >= 500 ? 503 : status).json({ error: 'host_error', message: (err as Error).message });

@@ -266,6 +266,18 @@ describe('duoMfa middleware flows (memory store)', () => {
       await agent.get('/admin/payout').set('Accept', 'text/html').expect(200);
     });
 
+    it('mfa.requireRecent(maxAge) is bound to its instance: it works where no request state exists', async () => {
+      const agent = agentFor(t.app);
+      await login(agent, { username: 'alice', roles: ['admin'] });
+      const authUrl = await beginMfa(agent, '/public/bound-payout');
+      const done = await agent.get(await duoAnswers(emulator, authUrl)).expect(303);
+      assert.equal(done.headers.location, '/public/bound-payout');
+      const page = await agent.get('/public/bound-payout').set('Accept', 'text/html').expect(200);
+      assert.equal(page.text, 'bound payout');
+      const api = await agentFor(t.app).get('/public/bound-payout').expect(401);
+      assert.deepEqual(api.body, { error: 'login_required' });
+    });
+
     it('steps up users the policy exempts', async () => {
       const agent = agentFor(t.app);
       await login(agent, { username: 'bob', tenant: 'initech' });

@@ -96,7 +96,11 @@ const https = require('node:https');
 const express = require('express');
 const session = require('express-session');
 const mfaPackage = require('express-duo-mfa');
+// The main entry loads nothing of the emulator (nor its certificate library): security code stays small.
+const loadedWithMain = Object.keys(require.cache).filter((file) => /[\\/](emulator|selfsigned|@peculiar)[\\/]/.test(file));
+assert.deepEqual(loadedWithMain, [], 'the main entry loaded emulator modules: ' + loadedWithMain.join(', '));
 const { duoMfa, requireRecentMfa, DuoMfaError, isDuoMfaError, ERROR_CODES } = mfaPackage;
+const policyTools = require('express-duo-mfa/policy');
 const { startDuoEmulator } = require('express-duo-mfa/emulator');
 const schema = require('express-duo-mfa/schema/duo-mfa.schema.json');
 const pkg = require('express-duo-mfa/package.json');
@@ -108,6 +112,9 @@ ${FLOW}
   assert.ok(new DuoMfaError('ERR_DUO_TIMEOUT', 'x') instanceof Error);
   assert.ok(isDuoMfaError(new DuoMfaError('ERR_DUO_TIMEOUT', 'x')));
   assert.ok(Object.keys(ERROR_CODES).includes('ERR_STORE_UNAVAILABLE'));
+  for (const name of ['compilePolicy', 'validatePolicy', 'openPolicy', 'decide', 'explainDecision']) {
+    assert.equal(typeof policyTools[name], 'function', 'express-duo-mfa/policy exports ' + name);
+  }
   assert.throws(() => require('express-duo-mfa/dist/index.js'), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
   assert.throws(() => require('express-duo-mfa/lib/index'), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
   assert.throws(() => duoMfa({ policy: {}, baseUrl: 'http://127.0.0.1', maxage: 1 }), TypeError);
@@ -125,7 +132,8 @@ import http from 'node:http';
 import https from 'node:https';
 import express from 'express';
 import session from 'express-session';
-import mfaDefault, { duoMfa, requireRecentMfa, DuoMfaError, isDuoMfaError, ERROR_CODES, openPolicy, decide } from 'express-duo-mfa';
+import mfaDefault, { duoMfa, requireRecentMfa, DuoMfaError, isDuoMfaError, ERROR_CODES } from 'express-duo-mfa';
+import { openPolicy, decide } from 'express-duo-mfa/policy';
 import { startDuoEmulator } from 'express-duo-mfa/emulator';
 import schema from 'express-duo-mfa/schema/duo-mfa.schema.json' with { type: 'json' };
 import pkg from 'express-duo-mfa/package.json' with { type: 'json' };

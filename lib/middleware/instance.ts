@@ -1,0 +1,113 @@
+// What one duoMfa() holds: its checked configuration, logger, audit events, the Duo adapter and Duo's health,
+// the store for pending logins and limits, and the policy source. Built once; every request reads it.
+
+import type { Request } from 'express';
+import pino from 'pino';
+import { DuoAdapter } from '../duo/adapter';
+import { openPolicy } from '../policy/load';
+import { tenantSourceOf, type TenantSource } from '../policy/source';
+import type { Decision } from '../policy/types';
+import { MemoryStore } from '../stores/memory';
+import { RedisStore } from '../stores/redis';
+import type { MfaStore } from '../stores/types';
+import { EventSink } from './events';
+import { HealthMonitor } from './health';
+import type { MfaConfig, MfaLogger } from './options';
+import type { PageLinks } from './pages';
+
+/** A bypass is reported at most this often per user, so audit logs are not flooded. */
+const BYPASS_EVENT_INTERVAL_MS = 10 * 60_000;
+
+export class MfaInstance {
+  readonly logger: MfaLogger;
+  readonly events: EventSink;
+  readonly adapter: DuoAdapter;
+  readonly health: HealthMonitor;
+  readonly store: MfaStore;
+  readonly tenants: TenantSource;
+  /** Where error pages send people: back to sign-in, and the host's sign-out when configured. */
+  readonly links: PageLinks;
+  /** `ignore` with each string's segment prefix ("/health" → "/health/") made once, not per request. */
+  private readonly ignoreRules: ReadonlyArray<{ readonly path: string; readonly prefix: string } | RegExp>;
+  private readonly bypassReported = new Map<string, number>();
+  private sessionWarningLogged = false;
+
+  constructor(readonly config: MfaConfig) {
+    this.logger = config.logger ?? pino({ name: 'express-duo-mfa' });
+    this.links = { retry: config.afterLoginPath, signOut: config.signOutPath };
+    this.ignoreRules = config.ignore.map((rule) =>
+      typeof rule === 'string' ? { path: rule, prefix: rule.endsWith('/') ? rule : rule + '/' } : rule,
+    );
+    this.events = new EventSink(this.logger, config.onEvent, config.now);
+    this.tenants = tenantSourceOf(
+      openPolicy(config.policy, {
+        env: config.env,
+        onReload: (policy) =>
+          this.events.emit(
+            'policy.reloaded',
+            undefined,
+            {},
+            { version: policy.version, source: policy.source },
+          ),
+        onInvalid: (error) =>
+          this.events.emit(
+            'policy.invalid',
+            undefined,
+            {},
+            { code: error.code, message: error.message, issues: error.details.issues },
+          ),
+      }),
+    );
+    this.adapter = new DuoAdapter({
+      redirectUrl: config.redirectUrl,
+      timeoutMs: config.duoTimeoutMs,
+      ca: config.duoCa,
+    });
+    // The Duo client signs with the real clock, so skew is measured against it, not against the test clock.
+    this.health = new HealthMonitor(this.adapter, this.logger, config.now);
+    this.store = config.redis
+      ? new RedisStore(config.redis, config.redisPrefix, config.redisTimeoutMs)
+      : new MemoryStore(config.now, config.deviceLogFile);
+  }
+
+  /** Releases the policy watcher and Duo sockets. */
+  close(): void {
+    this.tenants.close();
+    this.adapter.close();
+  }
+
+  /** True for paths the host listed in `ignore`. */
+  isIgnored(path: string): boolean {
+    for (const rule of this.ignoreRules) {
+      if (rule instanceof RegExp ? rule.test(path) : path === rule.path || path.startsWith(rule.prefix))
+        return true;
+    }
+    return false;
+  }
+
+  /** Emits `mfa.bypassed` for an exempt user, at most once per user and reason every 10 minutes. */
+  reportBypass(req: Request, username: string, decision: Decision): void {
+    const key = `${decision.tenant}\0${username}\0${decision.reason.code}`;
+    const now = this.config.now();
+    if ((this.bypassReported.get(key) ?? -Infinity) + BYPASS_EVENT_INTERVAL_MS > now) return;
+    if (this.bypassReported.size > 10_000) this.bypassReported.clear();
+    this.bypassReported.set(key, now);
+    this.events.emit(
+      'mfa.bypassed',
+      req,
+      { tenant: decision.tenant, username },
+      { reason: decision.reason.code, detail: decision.reason.detail },
+    );
+  }
+
+  /** Logs, once per instance, why requests are refused for want of a session (S35, S39). */
+  warnNoSession(foreignSession: boolean): void {
+    if (this.sessionWarningLogged) return;
+    this.sessionWarningLogged = true;
+    this.logger.error(
+      { foreignSession },
+      'express-duo-mfa: req.session is missing or is not an express-session Session. Mount express-session ' +
+        '(app.use(session({...}))) before duoMfa(); if it is mounted, its store is disconnected. Requests are refused until it is back.',
+    );
+  }
+}
