@@ -221,11 +221,12 @@ describe('package: the packed tarball from CommonJS, ESM and TypeScript consumer
       const pkg = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'));
       assert.deepEqual(Object.keys(pkg.exports), [
         '.',
+        './policy',
         './emulator',
         './schema/duo-mfa.schema.json',
         './package.json',
       ]);
-      for (const subpath of ['.', './emulator']) {
+      for (const subpath of ['.', './policy', './emulator']) {
         const entry = pkg.exports[subpath];
         assert.equal(Object.keys(entry)[0], 'types', `${subpath}: "types" must come first`);
         assert.ok(existsSync(join(installed, entry.types)), `${subpath} types: ${entry.types}`);
