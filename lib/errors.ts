@@ -92,6 +92,12 @@ export const ERROR_CODES = {
     title: 'Duo denied this sign-in',
     advice: 'If you did not start this sign-in, tell your administrator. Otherwise, sign in again.',
   },
+  ERR_DUO_FRESH_FACTOR_REQUIRED: {
+    status: 403,
+    title: 'This action needs a fresh Duo verification',
+    advice:
+      'Duo let this sign-in through without asking you (a remembered device or a bypass), which is not enough for this action. Ask your administrator if this keeps happening.',
+  },
   ERR_DUO_DEVICE_UNTRUSTED: {
     status: 403,
     title: 'This device is not trusted by your organization',

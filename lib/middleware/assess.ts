@@ -8,7 +8,8 @@ import type { TenantEntry } from '../policy/source';
 import type { CompiledTenant, Decision } from '../policy/types';
 import type { MfaInstance } from './instance';
 import type { Report } from './respond';
-import { mfaData, type SessionLike, type Verification } from './session';
+import { hasFormatCharacters } from '../util/names';
+import { forgetMfa, mfaData, type SessionLike, type Verification } from './session';
 import { resolveUser, type ResolvedUser } from './user';
 
 /** A signed-in user whose tenant is in force, with the decision for them now and their current verification. */
@@ -32,7 +33,8 @@ export class Refusal {
 export type Assessment = Assessed | Refusal | undefined;
 
 /**
- * Assesses the request: who is signed in (getUser, checked: a malformed user throws a TypeError for the host),
+ * Assesses the request: who is signed in (getUser, checked: a malformed user throws a TypeError for the host; a
+ * session without a user forgets any verification it held),
  * their tenant (loaded on first use), what the policy decides now (never cached, S6) and whether the session
  * already holds a verification for them. Returns a promise only when the tenant has to be loaded first.
  */
@@ -42,7 +44,25 @@ export function assess(
   session: SessionLike,
 ): Assessment | Promise<Assessment> {
   const user = resolveUser(instance.config, req);
-  if (user === undefined) return undefined;
+  if (user === undefined) {
+    // S45: a verification belongs to a signed-in session. A host that "logs out" by deleting its user (instead of
+    // destroying the session) must not leave it for the next password login on this browser.
+    forgetMfa(session);
+    return undefined;
+  }
+  if (hasFormatCharacters(user.raw.username)) {
+    // S46: invisible format characters would make "alice\u200b" a second Duo user beside "alice": refused, never
+    // sent to Duo, never failing open.
+    const error = new DuoMfaError(
+      'ERR_DUO_USERNAME_INVALID',
+      'the username holds invisible format characters',
+    );
+    return new Refusal(error, {
+      type: 'mfa.failed',
+      who: { tenant: user.tenant },
+      reason: 'invalid_username',
+    });
+  }
   const tenantId = user.tenant ?? instance.tenants.defaultTenant();
   if (tenantId === undefined) return judge(instance, session, user, undefined, MISSING);
   const entry = instance.tenants.peek(tenantId);

@@ -4,22 +4,14 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { judgeDevice } from '../devices/trust';
 import type { DuoAuthResult } from '../duo/result';
-import { DuoMfaError, isDuoMfaError } from '../errors';
+import { DuoMfaError } from '../errors';
 import { decideTenant } from '../policy/decide';
-import type { Decision } from '../policy/types';
-import type { PendingRecord } from '../stores/types';
-import {
-  BOUNCE_PARAM,
-  bounceUrl,
-  findPending,
-  parseQuery,
-  safeEqual,
-  type CallbackQuery,
-} from './callback-query';
+import { BOUNCE_PARAM, bounceUrl, findPending, parseQuery, safeEqual } from './callback-query';
 import { deviceSummary, recordDevice } from './device';
+import { hasLiveFactor } from './factor';
 import { errorSummary } from './events';
 import type { MfaInstance } from './instance';
-import { CALLBACK_ERRORS, DENY_REASONS, DEVICE_DENY_REASONS } from './messages';
+import { duoReportedError, exchangeFailed } from './callback-outcome';
 import { sendBounce } from './pages';
 import { fail, failUnexpected, methodNotAllowed, requireSession, sendRedirect, type Who } from './respond';
 import {
@@ -31,6 +23,7 @@ import {
   sessionOf,
   stateId,
   type SessionLike,
+  type Verification,
 } from './session';
 import { isSameUser, resolveUser, tryResolveUser } from './user';
 
@@ -76,6 +69,13 @@ async function handleCallback(
     const user = tryResolveUser(instance.config, req);
     if (consumed && user && data.verified && data.verified.username === user.username) {
       return sendRedirect(req, res, consumed.returnTo);
+    }
+    // Two tabs signed in at once: the other tab's approval already verified this user here. Its own pending login
+    // (in the store) is taken so it cannot be used again, and nothing is exchanged: land, never an error.
+    if (user && isVerifiedHere(instance, data.verified, user.username, user.tenant)) {
+      const record = await instance.store.takePending(id).catch(() => undefined);
+      const sameUser = record?.username === user.username && record.tenant === data.verified?.tenant;
+      return sendRedirect(req, res, sameUser ? record.returnTo : instance.config.afterLoginPath);
     }
     // S33: with SameSite=Strict the cross-site redirect from Duo arrives without our cookie. Repeat it from our
     // own origin once, consuming nothing; the repeated request carries the cookie.
@@ -173,6 +173,21 @@ async function handleCallback(
       });
     }
 
+    const freshFactor = hasLiveFactor(result.factor, result.reason);
+    if (record.requireFresh && !freshFactor) {
+      // A step-up that Duo let through without asking (a remembered device, a bypass): asking Duo again would
+      // loop, so it is refused with words the person and their administrator can act on.
+      const error = new DuoMfaError('ERR_DUO_FRESH_FACTOR_REQUIRED', 'step-up without a live factor', {
+        details: { factor: result.factor, reason: result.reason },
+      });
+      return fail(instance, req, res, next, error, {
+        type: 'mfa.denied',
+        who,
+        reason: 'fresh_factor_required',
+        fields: { factor: result.factor, duoReason: result.reason },
+      });
+    }
+
     const device = deviceSummary(result);
     try {
       // Re-read after the exchange: a logout or another sign-in meanwhile must not be undone (S8).
@@ -195,6 +210,7 @@ async function handleCallback(
             at,
             via: 'duo',
             ...(result.factor ? { factor: result.factor } : {}),
+            ...(result.reason ? { reason: result.reason } : {}),
             ...(result.txid ? { txid: result.txid } : {}),
             device,
           },
@@ -209,19 +225,31 @@ async function handleCallback(
           new DuoMfaError('ERR_DUO_STATE_MISMATCH', 'session changed during sign-in'),
         );
       }
-      // S36: never redirect into the app when the verification could not be stored.
+      // S36: never redirect into the app when the verification could not be stored. Duo approved, so the person
+      // lost an approval: its own reason, at error level, for operators to alert on.
       instance.logger.error(
         { err: errorSummary(error) },
         'session save failed after a successful Duo verification',
       );
-      const failure = new DuoMfaError('ERR_SESSION_SAVE_FAILED', 'session save failed', { cause: error });
-      return refuse(who, 'session_save_failed', failure);
+      const failure = new DuoMfaError('ERR_SESSION_SAVE_FAILED', 'session save failed', {
+        cause: error,
+        details: {
+          explanation: 'Duo approved your sign-in, but this site could not save it. Please sign in again.',
+        },
+      });
+      return fail(instance, req, res, next, failure, {
+        type: 'mfa.failed',
+        who,
+        reason: 'session_save_failed',
+        level: 'error',
+      });
     }
     instance.events.emit('mfa.succeeded', req, who, {
       factor: result.factor,
       txid: result.txid,
       device,
       stepUp: record.stepUp,
+      freshFactor,
     });
     sendRedirect(req, res, record.returnTo);
   } catch (error) {
@@ -229,74 +257,17 @@ async function handleCallback(
   }
 }
 
-/** Duo's own `error` redirect (S17): denied, the text escaped by whoever renders it. */
-function duoReportedError(
+/** The session already holds a Duo verification for this user (and their tenant), young enough to count. */
+function isVerifiedHere(
   instance: MfaInstance,
-  req: Request,
-  res: Response,
-  next: NextFunction,
-  who: Who,
-  query: CallbackQuery,
-): void {
-  const words = CALLBACK_ERRORS[query.error!] ?? 'Duo reported an error.';
-  const description = query.errorDescription ? ` Duo said: “${query.errorDescription}”` : '';
-  const error = new DuoMfaError('ERR_DUO_CALLBACK_ERROR', 'Duo returned an error', {
-    details: { explanation: words + description, duoError: query.error },
-  });
-  fail(instance, req, res, next, error, {
-    type: 'mfa.denied',
-    who,
-    reason: 'duo_error',
-    fields: { duoError: query.error },
-  });
-}
-
-/** The exchange failed (S21–S23, S29): always denied, whatever the failmode, with the reason recorded. */
-async function exchangeFailed(
-  instance: MfaInstance,
-  req: Request,
-  res: Response,
-  next: NextFunction,
-  who: Who,
-  record: PendingRecord,
-  trustedEndpoints: Decision['trustedEndpoints'],
-  error: unknown,
-): Promise<void> {
-  const failure = isDuoMfaError(error)
-    ? error
-    : new DuoMfaError('ERR_DUO_UNAVAILABLE', 'exchange failed', { cause: error });
-  if (failure.code === 'ERR_DUO_DENIED') {
-    const reason = typeof failure.details.reason === 'string' ? failure.details.reason : '';
-    const result = failure.details.result as DuoAuthResult | undefined;
-    if (result) await recordDevice(instance, record, result, 'denied', reason || 'deny', trustedEndpoints);
-    const deviceWords = DEVICE_DENY_REASONS[reason];
-    const denied = deviceWords
-      ? new DuoMfaError('ERR_DUO_DEVICE_UNTRUSTED', 'Duo denied the device', {
-          details: { explanation: deviceWords, reason },
-        })
-      : new DuoMfaError('ERR_DUO_DENIED', failure.message, {
-          details: { explanation: DENY_REASONS[reason], reason },
-        });
-    return fail(instance, req, res, next, denied, { type: 'mfa.denied', who, reason: reason || 'deny' });
-  }
-  const reason =
-    failure.code === 'ERR_DUO_USERNAME_MISMATCH'
-      ? 'username_mismatch'
-      : failure.code === 'ERR_DUO_CLOCK_SKEW'
-        ? 'clock_skew'
-        : 'exchange_failed';
-  instance.logger.warn({ err: errorSummary(failure), tenant: who.tenant }, 'Duo code exchange failed');
-  const explained =
-    failure.code === 'ERR_DUO_CLOCK_SKEW'
-      ? new DuoMfaError(failure.code, failure.message, {
-          cause: failure.cause,
-          details: {
-            ...failure.details,
-            explanation: 'The server’s clock differs from Duo’s by more than a minute.',
-          },
-        })
-      : failure;
-  fail(instance, req, res, next, explained, { type: 'mfa.failed', who, reason });
+  verified: Verification | undefined,
+  username: string,
+  tenant: string | undefined,
+): boolean {
+  if (!verified || verified.via !== 'duo' || verified.username !== username) return false;
+  if ((tenant ?? instance.tenants.defaultTenant()) !== verified.tenant) return false;
+  const age = instance.config.now() - verified.at;
+  return age >= 0 && age <= instance.config.maxAgeMs;
 }
 
 async function clearPending(instance: MfaInstance, session: SessionLike, ids: string[]): Promise<void> {

@@ -57,12 +57,13 @@ export class EventSink {
     private readonly now: () => number,
   ) {}
 
-  /** Emits an event about this request's user. */
+  /** Emits an event about this request's user, logged at the type's level unless `level` says otherwise. */
   emit(
     type: AuditEventType,
     req: Request | undefined,
     who: { tenant?: string | undefined; username?: string | undefined },
     fields: Record<string, unknown> = {},
+    level: 'debug' | 'info' | 'warn' | 'error' = LEVEL[type],
   ): void {
     const event: AuditEvent = {
       type,
@@ -73,7 +74,7 @@ export class EventSink {
       requestId: req ? requestId(req) : undefined,
       ...fields,
     };
-    this.logger[LEVEL[type]]({ event }, type);
+    this.logger[level]({ event }, type);
     if (!this.onEvent) return;
     try {
       this.onEvent(event);

@@ -4,11 +4,14 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { DuoMfaError } from '../errors';
 import { assess, Refusal, type Assessed, type Assessment } from './assess';
+import { hasLiveFactor } from './factor';
 import type { MfaInstance } from './instance';
 import { fail, failUnexpected, requireSession } from './respond';
-import { sendMfaRequired, wantsHtml } from './pages';
-import { landingOf, startDuo, startLocation } from './start';
+import { landingOf, returnPathOf } from './start';
+import { goToDuo } from './start-route';
+import { forgetMfa, sessionOf } from './session';
 import { RequestState } from './state';
+import { tryResolveUser } from './user';
 
 /**
  * The per-request gate (after the start and callback routes). Synchronous for requests that pass — verified,
@@ -16,7 +19,10 @@ import { RequestState } from './state';
  */
 export function gate(instance: MfaInstance): RequestHandler {
   return function duoMfaGate(req: Request, res: Response, next: NextFunction): void {
-    if (instance.isIgnored(req.path)) return next();
+    if (instance.isIgnored(req.path)) {
+      forgetIfSignedOut(instance, req);
+      return next();
+    }
     const session = requireSession(instance, req, res, next);
     if (!session) return;
     const assessment = assess(instance, req, session);
@@ -26,6 +32,30 @@ export function gate(instance: MfaInstance): RequestHandler {
       proceed(instance, req, res, next, assessment);
     }
   };
+}
+
+/**
+ * S45 on the paths the gate ignores, which include the host's login: a session that still holds our data but no
+ * signed-in user (the host deleted its user instead of destroying the session) forgets it before the host's
+ * login handler signs someone in again.
+ */
+function forgetIfSignedOut(instance: MfaInstance, req: Request): void {
+  const session = sessionOf(req);
+  if (session?.duoMfa === undefined) return;
+  if (tryResolveUser(instance.config, req) === undefined) forgetMfa(session);
+}
+
+/**
+ * S45 for a sign-out handled behind the gate (a POST that deletes the host's user and keeps the session): when
+ * the response ends and the session has no user any more, our data goes too — before express-session saves it.
+ * Only for requests that can change state (not GET/HEAD), so page views pay nothing.
+ */
+function forgetOnSignOut(instance: MfaInstance, req: Request, res: Response): void {
+  const end = res.end.bind(res) as (...args: unknown[]) => Response;
+  res.end = function endAfterSignOutCheck(...args: unknown[]) {
+    forgetIfSignedOut(instance, req);
+    return end(...args);
+  } as Response['end'];
 }
 
 function proceed(
@@ -47,6 +77,7 @@ function proceed(
     return fail(instance, req, res, next, assessment.error, assessment.report);
   const { decision, verification, user } = assessment;
   if (verification) {
+    if (req.method !== 'GET' && req.method !== 'HEAD') forgetOnSignOut(instance, req, res);
     req.duoMfa = new RequestState(
       instance,
       { verified: true, required: decision.required, reason: decision.reason },
@@ -60,21 +91,19 @@ function proceed(
     return next();
   }
   req.duoMfa = new RequestState(instance, { verified: false, required: true, reason: decision.reason });
-  if (req.method === 'GET' && wantsHtml(req)) {
-    const returnTo = landingOf(instance, req.originalUrl);
-    startDuo(instance, req, res, next, assessment, { returnTo, stepUp: false }).catch((error: unknown) =>
-      failUnexpected(instance, req, res, next, {}, error, 'start_failed'),
-    );
-    return;
-  }
-  sendMfaRequired(req, res, startLocation(instance, req, false));
+  const location = returnPathOf(instance, req);
+  const how = { returnTo: landingOf(instance, location), stepUp: false, location };
+  Promise.resolve(goToDuo(instance, req, res, next, assessment, how)).catch((error: unknown) =>
+    failUnexpected(instance, req, res, next, {}, error, 'start_failed'),
+  );
 }
 
 /**
  * The step-up guard: passes when the session's Duo verification (never a fail-open pass) is at most `maxAgeMs`
- * old; otherwise sends a browser through Duo again and answers API clients 401. It never fails open.
+ * old and, with `freshFactor`, came from a live factor; otherwise sends a browser through Duo again and answers
+ * API clients 401. It never fails open.
  */
-export function stepUp(instance: MfaInstance, maxAgeMs: number): RequestHandler {
+export function stepUp(instance: MfaInstance, maxAgeMs: number, freshFactor: boolean): RequestHandler {
   return function duoMfaStepUp(req: Request, res: Response, next: NextFunction): void {
     const session = requireSession(instance, req, res, next);
     if (!session) return;
@@ -86,21 +115,29 @@ export function stepUp(instance: MfaInstance, maxAgeMs: number): RequestHandler 
         if (assessment instanceof Refusal) {
           return fail(instance, req, res, next, assessment.error, assessment.report);
         }
-        if (isRecent(instance, assessment, maxAgeMs)) return next();
-        if (req.method === 'GET' && wantsHtml(req)) {
-          const returnTo = landingOf(instance, req.originalUrl);
-          return startDuo(instance, req, res, next, assessment, { returnTo, stepUp: true });
-        }
-        sendMfaRequired(req, res, startLocation(instance, req, true));
+        if (isRecent(instance, assessment, maxAgeMs, freshFactor)) return next();
+        const location = returnPathOf(instance, req);
+        const how = { returnTo: landingOf(instance, location), stepUp: true, freshFactor, location };
+        return goToDuo(instance, req, res, next, assessment, how);
       })
       .catch(next);
   };
 }
 
-function isRecent(instance: MfaInstance, { verification }: Assessed, maxAgeMs: number): boolean {
+/**
+ * A Duo verification (never a fail-open pass) at most `maxAgeMs` old — and, with `freshFactor`, one Duo granted
+ * after a live factor, not through a remembered device, a bypass or a trusted network.
+ */
+function isRecent(
+  instance: MfaInstance,
+  { verification }: Assessed,
+  maxAgeMs: number,
+  freshFactor: boolean,
+): boolean {
   return (
     verification !== undefined &&
     verification.via === 'duo' &&
-    instance.config.now() - verification.at <= maxAgeMs
+    instance.config.now() - verification.at <= maxAgeMs &&
+    (!freshFactor || hasLiveFactor(verification.factor, verification.reason))
   );
 }

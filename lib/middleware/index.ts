@@ -1,7 +1,14 @@
 // duoMfa(options): options checked once, one instance built, the start and callback routes mounted on a Router
 // with the gate after them; requireRecentMfa(maxAge) for step-up.
 
-import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import {
+  Router,
+  urlencoded,
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
 import { summarizeDevices, type DeviceSummary } from '../devices/insight';
 import { decideTenant } from '../policy/decide';
 import type { CompiledTenant, Decision } from '../policy/types';
@@ -13,7 +20,7 @@ import { MfaInstance } from './instance';
 import { parseOptions, type DuoMfaOptions, type MfaUser, type TestingHooks } from './options';
 import { errorPages } from './pages';
 import { methodNotAllowed } from './respond';
-import { startRoute } from './start';
+import { confirmRoute, startRoute } from './start-route';
 import { RequestState } from './state';
 
 /** A tenant's effective settings, as loaded from the policy — without secrets. */
@@ -44,7 +51,11 @@ export interface TenantSettings {
 
 /** Options of the step-up guard. */
 export interface RequireRecentOptions {
-  /** Reserved for the fresh-factor rule; see the README. */
+  /**
+   * Require a live factor (default true): a verification Duo granted without asking — a remembered device, a
+   * bypass user or code, a trusted network, an unenrolled user allowed — does not satisfy the step-up. Set false
+   * to accept any recent Duo verification.
+   */
   readonly freshFactor?: boolean;
 }
 
@@ -110,7 +121,8 @@ export function createDuoMfa(options: DuoMfaOptions, hooks: TestingHooks = {}): 
   // method answered (a method we do not serve is a 405, never a pass to the host's routes).
   const routes = Router({ caseSensitive: true, strict: true });
   routes.get(startPath, startRoute(instance));
-  routes.all(startPath, methodNotAllowed(instance, 'GET'));
+  routes.post(startPath, urlencoded({ extended: false, limit: '4kb' }), confirmRoute(instance));
+  routes.all(startPath, methodNotAllowed(instance, 'GET, POST'));
   routes.all(callbackPath, callbackRoute(instance));
   const gateRequest = gate(instance);
 
@@ -142,10 +154,8 @@ export function createDuoMfa(options: DuoMfaOptions, hooks: TestingHooks = {}): 
       await instance.store.deviceRecords(tenant, insightOptions.limit ?? 10_000),
       insightOptions.search,
     );
-  middleware.requireRecent = (maxAge, guardOptions) => {
-    void guardOptions;
-    return stepUp(instance, parseMaxAge(maxAge));
-  };
+  middleware.requireRecent = (maxAge, guardOptions = {}) =>
+    stepUp(instance, parseMaxAge(maxAge), parseFreshFactor(guardOptions));
   Object.defineProperty(middleware, 'errorPages', { value: errorPages, enumerable: true });
   middleware.close = () => instance.close();
   return middleware;
@@ -161,9 +171,12 @@ export function createDuoMfa(options: DuoMfaOptions, hooks: TestingHooks = {}): 
  * app.post('/admin/payouts', requireRecentMfa('5m'), approvePayout);
  * ```
  */
-export function requireRecentMfa(maxAge: number | string, options?: RequireRecentOptions): RequestHandler {
+export function requireRecentMfa(
+  maxAge: number | string,
+  options: RequireRecentOptions = {},
+): RequestHandler {
   const maxAgeMs = parseMaxAge(maxAge);
-  void options;
+  const freshFactor = parseFreshFactor(options);
   const guards = new WeakMap<MfaInstance, RequestHandler>();
   return function requireRecentMfaMiddleware(req: Request, res: Response, next: NextFunction): void {
     const instance = RequestState.ownerOf<MfaInstance>(req.duoMfa);
@@ -177,7 +190,7 @@ export function requireRecentMfa(maxAge: number | string, options?: RequireRecen
       return;
     }
     let guard = guards.get(instance);
-    if (!guard) guards.set(instance, (guard = stepUp(instance, maxAgeMs)));
+    if (!guard) guards.set(instance, (guard = stepUp(instance, maxAgeMs, freshFactor)));
     guard(req, res, next);
   };
 }
@@ -190,6 +203,16 @@ function parseMaxAge(maxAge: number | string): number {
     );
   }
   return maxAgeMs;
+}
+
+function parseFreshFactor(options: unknown): boolean {
+  const value = (options as RequireRecentOptions | null)?.freshFactor;
+  if (value !== undefined && typeof value !== 'boolean') {
+    throw new TypeError(
+      `express-duo-mfa: requireRecentMfa(maxAge, { freshFactor }) takes true or false (got ${JSON.stringify(value)})`,
+    );
+  }
+  return value ?? true;
 }
 
 function isRequestLike(value: unknown): boolean {

@@ -1,9 +1,8 @@
 // Every page the middleware renders: helmet's headers, no-store, no-referrer and a strict CSP (S32); all text escaped.
 
 import { createHash } from 'node:crypto';
-import type { Request, Response } from 'express';
+import type { ErrorRequestHandler, NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
-import type { ErrorRequestHandler, NextFunction } from 'express';
 import { isDuoMfaError, type DuoMfaError } from '../errors';
 
 const STYLE = `
@@ -14,7 +13,7 @@ p{line-height:1.5}
 .code{color:#5a6275;font-size:.85rem;font-family:ui-monospace,monospace}
 .actions{display:flex;gap:.75rem;align-items:center;margin-top:1rem}
 .actions a,.actions button{display:inline-block;padding:.55rem 1.1rem;background:#1a6ed8;color:#fff;border:0;border-radius:4px;text-decoration:none;font:inherit;cursor:pointer}
-.actions form{margin:0}.actions button{background:#5a6275}
+.actions form{margin:0}.actions button{background:#5a6275}.actions button.primary{background:#1a6ed8}
 `.trim();
 
 const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`;
@@ -53,34 +52,88 @@ export interface PageLinks {
   readonly signOut?: string | undefined;
 }
 
-interface PageContent {
+/**
+ * A next step offered on a page: a link (shown as the main button), or a button that POSTs a few hidden fields to
+ * our own origin (grey, or the main blue one with `primary`).
+ */
+export type PageAction =
+  | { readonly href: string; readonly label: string }
+  | {
+      readonly post: string;
+      readonly label: string;
+      readonly fields?: Readonly<Record<string, string>>;
+      readonly primary?: boolean;
+      /** A stable id for browser tests. */
+      readonly id?: string;
+    };
+
+export interface PageContent {
   readonly title: string;
   readonly paragraphs: readonly string[];
   readonly code?: string;
-  readonly action?: { readonly href: string; readonly label: string };
-  readonly signOut?: string | undefined;
+  readonly actions: readonly PageAction[];
   /** Seconds-0 refresh to a same-origin URL (the SameSite=Strict bounce). */
   readonly refreshTo?: string;
 }
 
-function renderPage(content: PageContent): string {
+/** The page's links and buttons, in order. */
+function renderActions(actions: readonly PageAction[]): string {
+  if (actions.length === 0) return '';
+  const html = actions.map((action) => {
+    if ('href' in action) return `<a href="${escapeHtml(action.href)}">${escapeHtml(action.label)}</a>`;
+    const cls = action.primary ? ' class="primary"' : '';
+    const fields = Object.entries(action.fields ?? {})
+      .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
+      .join('');
+    const id = action.id ? ` id="${escapeHtml(action.id)}"` : '';
+    return `<form method="post" action="${escapeHtml(action.post)}">${fields}<button${cls}${id} type="submit">${escapeHtml(action.label)}</button></form>`;
+  });
+  return `<div class="actions">${html.join('')}</div>`;
+}
+
+/** A whole page: the title, escaped paragraphs, an error code when there is one, and the next steps. */
+export function renderPage(content: PageContent): string {
   const refresh = content.refreshTo
     ? `<meta http-equiv="refresh" content="0;url=${escapeHtml(content.refreshTo)}">`
     : '';
   const paragraphs = content.paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('');
   const code = content.code ? `<p class="code">Error code: ${escapeHtml(content.code)}</p>` : '';
-  const signOut = content.signOut
-    ? `<form method="post" action="${escapeHtml(content.signOut)}"><button type="submit">Sign out</button></form>`
-    : '';
-  const action =
-    content.action || signOut
-      ? `<div class="actions">${content.action ? `<a href="${escapeHtml(content.action.href)}">${escapeHtml(content.action.label)}</a>` : ''}${signOut}</div>`
-      : '';
   return (
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">` +
     `<meta name="referrer" content="no-referrer">${refresh}<title>${escapeHtml(content.title)}</title><style>${STYLE}</style></head>` +
-    `<body><main><h1>${escapeHtml(content.title)}</h1>${paragraphs}${code}${action}</main></body></html>`
+    `<body><main><h1>${escapeHtml(content.title)}</h1>${paragraphs}${code}${renderActions(content.actions)}</main></body></html>`
   );
+}
+
+/** Sends one of the middleware's pages, with the headers every middleware response carries. */
+export function sendPage(req: Request, res: Response, status: number, content: PageContent): void {
+  applySecurityHeaders(req, res);
+  res.status(status).type('html').send(renderPage(content));
+}
+
+/** Links every failure page offers: back to sign-in, and the host's sign-out when configured. */
+export function failureActions(links: PageLinks): PageAction[] {
+  return [
+    { href: links.retry, label: 'Back to sign-in' },
+    ...(links.signOut ? [{ post: links.signOut, label: 'Sign out' }] : []),
+  ];
+}
+
+/**
+ * What kind of request may start Duo (S42). `navigation`: a top-level GET that accepts HTML and is not marked as
+ * coming from another site — it may go to Duo at once. `cross-site`: the same, but `Sec-Fetch-Site` says another
+ * site (or a sibling subdomain) sent it — it gets a same-origin "Continue to Duo" button instead. `other`: HEAD,
+ * non-GET, images, iframes, fetch/XHR, no HTML in Accept — it never starts Duo. Browsers that send no
+ * `Sec-Fetch-*` headers count as navigations when the method and Accept say so.
+ */
+export function requestKind(req: Request): 'navigation' | 'cross-site' | 'other' {
+  if (req.method !== 'GET' || !wantsHtml(req)) return 'other';
+  const dest = req.headers['sec-fetch-dest'];
+  const mode = req.headers['sec-fetch-mode'];
+  if ((dest !== undefined && dest !== 'document') || (mode !== undefined && mode !== 'navigate'))
+    return 'other';
+  const site = req.headers['sec-fetch-site'];
+  return site === 'cross-site' || site === 'same-site' ? 'cross-site' : 'navigation';
 }
 
 /** True when the client wants a page rather than JSON (browsers navigating). */
@@ -116,15 +169,9 @@ export function renderError(error: DuoMfaError, req: Request, res: Response): vo
   const paragraphs = [typeof explanation === 'string' ? explanation : undefined, error.advice].filter(
     (p): p is string => Boolean(p),
   );
-  res.type('html').send(
-    renderPage({
-      title: error.title,
-      paragraphs,
-      code: error.code,
-      action: { href: links.retry, label: 'Back to sign-in' },
-      signOut: links.signOut,
-    }),
-  );
+  res
+    .type('html')
+    .send(renderPage({ title: error.title, paragraphs, code: error.code, actions: failureActions(links) }));
 }
 
 /**
@@ -166,7 +213,7 @@ export function sendBounce(req: Request, res: Response, sameOriginUrl: string): 
       renderPage({
         title: 'Finishing sign-in…',
         paragraphs: ['One moment while we finish signing you in.'],
-        action: { href: sameOriginUrl, label: 'Continue' },
+        actions: [{ href: sameOriginUrl, label: 'Continue' }],
         refreshTo: sameOriginUrl,
       }),
     );

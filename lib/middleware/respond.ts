@@ -21,6 +21,17 @@ export interface Report {
   readonly reason: string;
   /** Extra event fields (never secrets). */
   readonly fields?: Record<string, unknown>;
+  /** Log level when it differs from the type's usual one (e.g. an approval lost to a failed save: error). */
+  readonly level?: 'error';
+}
+
+/** The same failure with plain words for people added (`details.explanation`); the original stays the cause. */
+export function withExplanation(error: DuoMfaError, explanation: string): DuoMfaError {
+  return new DuoMfaError(error.code, error.message, {
+    cause: error.cause,
+    details: { ...error.details, explanation },
+    status: error.status,
+  });
 }
 
 /** A 303 to a URL we built (Duo's prompt, a saved same-origin path), with the headers every answer carries. */
@@ -42,11 +53,13 @@ export function fail(
   report?: Report,
 ): void {
   if (report) {
-    instance.events.emit(report.type, req, report.who, {
-      reason: report.reason,
-      code: error.code,
-      ...report.fields,
-    });
+    instance.events.emit(
+      report.type,
+      req,
+      report.who,
+      { reason: report.reason, code: error.code, ...report.fields },
+      report.level,
+    );
   }
   installErrorPages(req);
   if (res.headersSent) return;

@@ -4,12 +4,30 @@ import { createHash } from 'node:crypto';
 import type { Request } from 'express';
 import type { TrustStatus } from '../duo/result';
 
-/** A login in progress, as the session remembers it. The state itself is never stored: only its hash (the key). */
+/** A login in progress, as the session remembers it, keyed by the SHA-256 of its state. */
 export interface PendingRef {
   readonly tenant: string;
   readonly username: string;
   readonly startedAt: number;
   readonly returnTo: string;
+  /** True for a step-up. */
+  readonly stepUp?: boolean;
+  /**
+   * Duo's prompt URL for this login, so a repeated start within a few minutes goes back to the same prompt instead
+   * of counting a new challenge (S42). It holds the state; it lives only in the session, never in the MfaStore.
+   */
+  readonly authUrl?: string;
+}
+
+/** A start waiting for the person's own click (S42): the "Continue to Duo" page's proof that it came from here. */
+export interface StartConfirmation {
+  /** Random, compared in constant time with the form's field. */
+  readonly token: string;
+  readonly returnTo: string;
+  readonly stepUp: boolean;
+  readonly freshFactor: boolean;
+  /** Epoch ms. */
+  readonly at: number;
 }
 
 /** The verification written after a successful Duo callback (or a fail-open pass). */
@@ -21,7 +39,10 @@ export interface Verification {
   /** Epoch ms: maxAge is enforced from this stored time, not by cookie expiry (S9). */
   readonly at: number;
   readonly via: 'duo' | 'failopen';
+  /** Duo's `auth_context.factor`, e.g. duo_push, passcode, remembered_device. */
   readonly factor?: string;
+  /** Duo's `auth_context.reason`, e.g. user_approved, remembered_device, bypass_user. */
+  readonly reason?: string;
   readonly txid?: string;
   readonly device?: {
     readonly trusted: TrustStatus;
@@ -39,6 +60,8 @@ export interface DuoMfaSessionData {
   verified?: Verification;
   /** Recently completed states (hashes) and where they landed: a repeated callback lands there again (S18). */
   consumed?: Array<{ id: string; returnTo: string; at: number }>;
+  /** The "Continue to Duo" page waiting for its button (S42). */
+  confirm?: StartConfirmation;
 }
 
 /** The parts of an express-session Session the middleware uses. */
@@ -83,6 +106,14 @@ export function mfaData(session: SessionLike): Readonly<DuoMfaSessionData> {
   return typeof data === 'object' && data !== null ? data : {};
 }
 
+/**
+ * Drops what express-duo-mfa keeps in a session (verification, pending logins) when there is something to drop;
+ * express-session then saves the change with the response.
+ */
+export function forgetMfa(session: SessionLike): void {
+  if (session.duoMfa !== undefined) delete session.duoMfa;
+}
+
 /** The session changed under us while we waited for Duo or Redis: logged out, revoked, or another user. */
 export class SessionChangedError extends Error {
   override readonly name = 'SessionChangedError';
@@ -118,9 +149,7 @@ export async function rotateSession(
     const old = sessionOf(req)!;
     const kept: Record<string, unknown> = {};
     for (const key of Object.keys(old)) if (key !== 'cookie') kept[key] = old[key];
-    await new Promise<void>((resolve, reject) =>
-      old.regenerate((err) => (err ? reject(toError(err)) : resolve())),
-    );
+    await regenerateSession(old);
     const fresh = sessionOf(req);
     if (!fresh) throw new Error('session lost during regenerate');
     Object.assign(fresh, kept);
@@ -130,6 +159,13 @@ export async function rotateSession(
     delete (req as { session?: unknown }).session;
     throw error;
   }
+}
+
+/** Gives the session a new id (the old one is destroyed in the store) with nothing in it, and waits. */
+export function regenerateSession(session: SessionLike): Promise<void> {
+  return new Promise<void>((resolve, reject) =>
+    session.regenerate((err) => (err ? reject(toError(err)) : resolve())),
+  );
 }
 
 /** Saves now and waits for the store. */

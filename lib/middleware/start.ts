@@ -1,21 +1,22 @@
 // Sending the browser to Duo: health check (or the tenant's failmode), the push-fatigue limit, a fresh state kept
-// server-side, the session id rotated and saved, then the 303. Also the start route API clients are sent to.
+// server-side, the session id rotated and saved, then the 303.
 
 import { createHash, randomBytes } from 'node:crypto';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
 import { DuoMfaError, isDuoMfaError } from '../errors';
 import type { PendingRecord } from '../stores/types';
-import { assess, Refusal, type Assessed } from './assess';
+import type { Assessed } from './assess';
 import { errorSummary } from './events';
 import type { MfaInstance } from './instance';
-import { fail, failUnexpected, requireSession, sendRedirect, type Who } from './respond';
-import { safeReturnPath, singleParam } from './return-path';
+import { fail, failUnexpected, sendRedirect, withExplanation, type Who } from './respond';
+import { safeReturnPath } from './return-path';
 import {
   MAX_PENDING_PER_SESSION,
   mfaData,
   PENDING_TTL_MS,
   rotateSession,
   SessionChangedError,
+  sessionOf,
   stateId,
   type Verification,
 } from './session';
@@ -24,11 +25,15 @@ import { duoUsernameOf, isSameUser } from './user';
 
 /** The push-fatigue window (S41). */
 export const CHALLENGE_WINDOW_MS = 15 * 60_000;
+/** A pending login's prompt URL is reused this long: Duo's signed authorize request expires after 5 minutes. */
+const REUSE_PENDING_MS = 4 * 60_000;
 
 /** Where to land after Duo, and whether this is a step-up (requireRecentMfa) rather than the login itself. */
 export interface StartHow {
   readonly returnTo: string;
   readonly stepUp: boolean;
+  /** A step-up that needs a live factor (requireRecent's `freshFactor`). */
+  readonly freshFactor?: boolean;
 }
 
 /**
@@ -57,6 +62,11 @@ export async function startDuo(
   } catch (error) {
     return duoUnavailable(instance, req, res, next, assessed, error, how.stepUp);
   }
+
+  // S42: the same start again (a reload, the page opened again) goes back to the prompt already under way: no
+  // second challenge counted, no second rotation.
+  const reusable = pendingToReuse(instance, req, assessed, how);
+  if (reusable) return sendRedirect(req, res, reusable);
 
   try {
     const count = await instance.store.hitChallenge(
@@ -88,6 +98,7 @@ export async function startDuo(
       returnTo: how.returnTo,
       startedAt,
       stepUp: how.stepUp,
+      ...(how.stepUp && how.freshFactor ? { requireFresh: true } : {}),
     };
     await instance.store.putPending(id, record, PENDING_TTL_MS);
     try {
@@ -101,13 +112,12 @@ export async function startDuo(
             .slice(-(MAX_PENDING_PER_SESSION - 1));
           const keepVerified =
             data.verified && data.verified.username === user.username && data.verified.tenant === tenant.id;
+          const ref = { tenant: tenant.id, username: user.username, startedAt, returnTo: how.returnTo };
           session.duoMfa = {
             ...data,
             verified: keepVerified ? data.verified : undefined,
-            pending: Object.fromEntries([
-              ...pending,
-              [id, { tenant: tenant.id, username: user.username, startedAt, returnTo: how.returnTo }],
-            ]),
+            pending: Object.fromEntries([...pending, [id, { ...ref, stepUp: how.stepUp, authUrl }]]),
+            confirm: undefined, // a "Continue to Duo" button is good for one start
           };
         },
       );
@@ -131,7 +141,7 @@ async function duoUnavailable(
   req: Request,
   res: Response,
   next: NextFunction,
-  { user, tenant }: Assessed,
+  { user, tenant, decision }: Assessed,
   error: unknown,
   stepUp: boolean,
 ): Promise<void> {
@@ -140,14 +150,26 @@ async function duoUnavailable(
     ? error
     : new DuoMfaError('ERR_DUO_UNAVAILABLE', 'Duo health check failed', { cause: error });
   instance.logger.warn({ err: errorSummary(failure), tenant: tenant.id }, 'Duo health check failed');
-  // Only an outage may fail open: a wrong local clock or refused credentials are our own misconfiguration.
+  // Only an outage may fail open (S44): a wrong clock, refused credentials, an unverifiable certificate or a host
+  // name that does not exist are misconfiguration or someone on the path.
   const outage = failure.code === 'ERR_DUO_UNAVAILABLE' || failure.code === 'ERR_DUO_TIMEOUT';
-  if (tenant.failmode !== 'open' || stepUp || !outage) {
-    return fail(instance, req, res, next, failure, {
+  // S43: fail-open never overrides device trust: a user the tenant's "block" policy covers has no device Duo
+  // vouched for while Duo is down.
+  const blockedDevices = decision.trustedEndpoints.policy === 'block' && decision.trustedEndpoints.active;
+  const failOpen = tenant.failmode === 'open' && outage && !stepUp && !blockedDevices;
+  if (!failOpen) {
+    const closedByDeviceTrust = tenant.failmode === 'open' && outage && !stepUp;
+    const answer = closedByDeviceTrust
+      ? withExplanation(
+          failure,
+          'Your organization only lets trusted devices in, and Duo cannot check this device while it is unavailable.',
+        )
+      : failure;
+    return fail(instance, req, res, next, answer, {
       type: 'mfa.failed',
       who,
       reason: 'duo_unavailable',
-      fields: { failmode: 'closed' },
+      fields: { failmode: 'closed', ...(closedByDeviceTrust ? { closedBy: 'trusted_endpoints_block' } : {}) },
     });
   }
   const verification: Verification = {
@@ -191,31 +213,6 @@ function sessionChanged(instance: MfaInstance, req: Request, res: Response, who:
   sendRedirect(req, res, instance.config.afterLoginPath);
 }
 
-/**
- * `GET startPath?returnTo=/x[&stepUp=1]`: where API clients send the browser to start Duo (the `location` of a
- * 401 mfa_required). Someone not signed in, or already verified and not stepping up, is sent on.
- */
-export function startRoute(instance: MfaInstance): RequestHandler {
-  return function duoMfaStart(req: Request, res: Response, next: NextFunction): void {
-    const session = requireSession(instance, req, res, next);
-    if (!session) return;
-    Promise.resolve(assess(instance, req, session))
-      .then((assessment) => {
-        if (assessment === undefined) return sendRedirect(req, res, instance.config.afterLoginPath);
-        if (assessment instanceof Refusal) {
-          return fail(instance, req, res, next, assessment.error, assessment.report);
-        }
-        const stepUp = singleParam(req.query.stepUp) === '1';
-        const returnTo = landingOf(instance, req.query.returnTo);
-        if (!stepUp && (assessment.verification || !assessment.decision.required)) {
-          return sendRedirect(req, res, returnTo);
-        }
-        return startDuo(instance, req, res, next, assessment, { returnTo, stepUp });
-      })
-      .catch(next);
-  };
-}
-
 /** Where to land after Duo for a requested path: a safe local path (never our own routes), else afterLoginPath. */
 export function landingOf(instance: MfaInstance, candidate: unknown): string {
   const { afterLoginPath, callbackPath, origin, startPath } = instance.config;
@@ -225,16 +222,54 @@ export function landingOf(instance: MfaInstance, candidate: unknown): string {
     : path;
 }
 
-/** The start route's URL for an API client's 401: it comes back to this (GET) request's path afterwards. */
-export function startLocation(instance: MfaInstance, req: Request, stepUp: boolean): string {
+/** The start route's URL for an API client's 401: where to send the browser, and where it lands afterwards. */
+export function startLocation(
+  instance: MfaInstance,
+  returnTo: string | undefined,
+  stepUp: boolean,
+  freshFactor = true,
+): string {
   const params = new URLSearchParams();
-  if (req.method === 'GET') {
-    const returnTo = safeReturnPath(req.originalUrl, instance.config.origin);
-    if (returnTo) params.set('returnTo', returnTo);
-  }
+  if (returnTo !== undefined) params.set('returnTo', returnTo);
   if (stepUp) params.set('stepUp', '1');
+  if (stepUp && !freshFactor) params.set('fresh', '0');
   const query = params.toString();
   return instance.config.startPath + (query ? `?${query}` : '');
+}
+
+/** Where a gated request would land after Duo: its own path for a GET, else nothing (the landing page). */
+export function returnPathOf(instance: MfaInstance, req: Request): string | undefined {
+  return req.method === 'GET' ? safeReturnPath(req.originalUrl, instance.config.origin) : undefined;
+}
+
+/**
+ * Duo's prompt URL of this session's pending login for the same user, tenant, page and kind of start, while Duo
+ * still accepts it (its signed request lives 5 minutes).
+ */
+function pendingToReuse(
+  instance: MfaInstance,
+  req: Request,
+  { user, tenant }: Assessed,
+  { returnTo, stepUp }: StartHow,
+): string | undefined {
+  const session = sessionOf(req);
+  if (!session) return undefined;
+  const now = instance.config.now();
+  for (const ref of Object.values(mfaData(session).pending ?? {})) {
+    const age = now - ref.startedAt;
+    if (
+      ref.authUrl !== undefined &&
+      ref.username === user.username &&
+      ref.tenant === tenant.id &&
+      ref.returnTo === returnTo &&
+      (ref.stepUp ?? false) === stepUp &&
+      age >= 0 &&
+      age < REUSE_PENDING_MS
+    ) {
+      return ref.authUrl;
+    }
+  }
+  return undefined;
 }
 
 function challengeKey(tenant: string, username: string): string {

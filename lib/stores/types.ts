@@ -36,6 +36,8 @@ export interface PendingRecord {
   readonly startedAt: number;
   /** True for a step-up started by requireRecentMfa(). */
   readonly stepUp: boolean;
+  /** A step-up that needs a live factor (requireRecent's freshFactor): Duo letting it through without one denies. */
+  readonly requireFresh?: boolean;
 }
 
 /** One MFA outcome as recorded for device insight. */

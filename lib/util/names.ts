@@ -1,12 +1,29 @@
 // Name handling shared by the policy and the middleware: one canonical form, and "did you mean" hints.
 
+/** Printable ASCII: already in NFKC form, so the common case skips normalize(). */
+const PLAIN_ASCII = /^[\x20-\x7e]*$/;
+
 /**
- * The canonical form of a username or role: trimmed and lower-cased (locale-independent). Policy lists,
- * decisions, the Duo username and session bindings all use this one function, so " Alice" and "ALICE" can
- * never become different people (SECURITY.md S20).
+ * The canonical form of a username or role: NFKC-normalised, trimmed and lower-cased (locale-independent). Policy
+ * lists, decisions, the Duo username, session bindings and the push-fatigue limit all use this one function, so
+ * " Alice", "ALICE" and the fullwidth "ａｌｉｃｅ" can never become different people (S20, S46).
+ *
+ * @example canonicalName(' ＡＬＩＣＥ ') // 'alice'
  */
 export function canonicalName(value: string): string {
-  return value.trim().toLowerCase();
+  const normal = PLAIN_ASCII.test(value) ? value : value.normalize('NFKC');
+  return normal.trim().toLowerCase();
+}
+
+/**
+ * True when `value` holds an invisible Unicode format character (category Cf: zero-width spaces and joiners,
+ * bidirectional marks, soft hyphens…). Such usernames are refused (S46): "alice\u200b" must never become a second,
+ * unenrolled Duo user beside "alice".
+ *
+ * @example hasFormatCharacters('alice\u200b') // true
+ */
+export function hasFormatCharacters(value: string): boolean {
+  return !PLAIN_ASCII.test(value) && /\p{Cf}/u.test(value);
 }
 
 /** The closest of `candidates` to `input` when it is a plausible typo (edit distance ≤ 2, or ≤ a third). */

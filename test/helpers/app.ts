@@ -166,6 +166,11 @@ export function createTestApp(options: TestAppOptions): TestApp {
     if ((req.session as unknown as { user?: unknown } | undefined)?.user) return next();
     res.status(401).json({ error: 'login_required' });
   };
+  // A host that "logs out" by deleting its user and keeping the session (S45).
+  app.post('/soft-logout', (req: Request, res: Response) => {
+    delete (req.session as unknown as Record<string, unknown>).user;
+    res.status(204).end();
+  });
   app.get('/public/info', (_req, res) => res.send('public'));
   app.get('/public/session', (req, res) => res.json(req.session ?? null));
   app.get('/', (req, res) => res.send(`home ${JSON.stringify(req.duoMfa ?? null)}`));
@@ -180,6 +185,9 @@ export function createTestApp(options: TestAppOptions): TestApp {
   app.get('/whoami', (req, res) => res.json({ session: req.session ?? null, duoMfa: req.duoMfa ?? null }));
   app.get('/admin/payout', requireLogin, requireRecentMfa('5m'), (_req, res) => res.send('payout page'));
   app.post('/admin/payout', requireLogin, requireRecentMfa('5m'), (_req, res) => res.json({ paid: true }));
+  app.get('/admin/report', requireLogin, mfa.requireRecent('5m', { freshFactor: false }), (_req, res) =>
+    res.send('report page'),
+  );
   // The instance-bound guard needs no request state: it works even on a path duoMfa ignores.
   app.get('/public/bound-payout', requireLogin, mfa.requireRecent('5m'), (_req, res) =>
     res.send('bound payout'),
@@ -227,4 +235,23 @@ export function sessionIdOf(cookieValue: string): string {
 
 export function eventsOf(events: AuditEvent[], type: string): AuditEvent[] {
   return events.filter((e) => e.type === type);
+}
+
+/** A session store wrapper whose next save fails once, after `armed` is set. */
+export function failingOnce() {
+  const saves = {
+    armed: false,
+    wrapStore(store: session.Store): session.Store {
+      const set = store.set.bind(store);
+      store.set = (sid, data, cb) => {
+        if (saves.armed) {
+          saves.armed = false;
+          return cb?.(new Error('store write failed once'));
+        }
+        return set(sid, data, cb);
+      };
+      return store;
+    },
+  };
+  return saves;
 }

@@ -146,7 +146,7 @@ describe('duoMfa middleware flows (memory store)', () => {
   });
 
   describe('when Duo denies', () => {
-    it('S22 shows the denied page and leaves the user unverified', async () => {
+    it('S22 S47 shows the denied page, leaves the user unverified and signs them out', async () => {
       emulator.setUser('mallory', { result: 'deny', reason: 'user_marked_fraud' });
       const agent = agentFor(t.app);
       await login(agent, { username: 'mallory', roles: ['admin'] });
@@ -154,8 +154,13 @@ describe('duoMfa middleware flows (memory store)', () => {
       assert.equal(res.status, 403);
       assert.match(res.text, /ERR_DUO_DENIED/);
       assert.match(res.text, /reported as fraudulent/);
-      assert.equal(eventsOf(t.events, 'mfa.denied')[0]?.reason, 'user_marked_fraud');
-      await agent.get('/private').set('Accept', 'text/html').expect(303);
+      // S47: a fraud report has its own reason, and it ends the sign-in: the host's user is gone.
+      const [denied] = eventsOf(t.events, 'mfa.denied');
+      assert.equal(denied?.reason, 'fraud');
+      assert.equal(denied?.duoReason, 'user_marked_fraud');
+      assert.match(res.text, /You have been signed out/);
+      const next = await agent.get('/private').set('Accept', 'text/html').expect(401);
+      assert.deepEqual(next.body, { error: 'login_required' });
       await agent.get('/api/data').expect(401);
     });
 
@@ -276,6 +281,29 @@ describe('duoMfa middleware flows (memory store)', () => {
       assert.equal(page.text, 'bound payout');
       const api = await agentFor(t.app).get('/public/bound-payout').expect(401);
       assert.deepEqual(api.body, { error: 'login_required' });
+    });
+
+    it('needs a live factor: a remembered-device verification is sent through Duo again; freshFactor: false accepts it', async () => {
+      emulator.setUser('rick', { factor: 'remembered_device', reason: 'remembered_device' });
+      const agent = agentFor(t.app);
+      await login(agent, { username: 'rick', roles: ['admin'] });
+      await completeMfa(agent, emulator);
+      assert.equal(eventsOf(t.events, 'mfa.succeeded').at(-1)?.freshFactor, false);
+      await agent.get('/private').set('Accept', 'text/html').expect(200);
+      await agent.get('/admin/report').set('Accept', 'text/html').expect(200);
+      // Duo lets the step-up through without asking again: refused, not a loop.
+      const stepUp = await beginMfa(agent, '/admin/payout');
+      const refused = await agent.get(await duoAnswers(emulator, stepUp)).set('Accept', 'text/html');
+      assert.equal(refused.status, 403);
+      assert.match(refused.text, /ERR_DUO_FRESH_FACTOR_REQUIRED/);
+      assert.equal(eventsOf(t.events, 'mfa.denied').at(-1)?.reason, 'fresh_factor_required');
+      // With a live factor (a push approved) the step-up passes.
+      emulator.setUser('rick', {});
+      const again = await beginMfa(agent, '/admin/payout?live');
+      const done = await agent.get(await duoAnswers(emulator, again)).expect(303);
+      assert.equal(done.headers.location, '/admin/payout?live');
+      assert.equal(eventsOf(t.events, 'mfa.succeeded').at(-1)?.freshFactor, true);
+      await agent.get('/admin/payout').set('Accept', 'text/html').expect(200);
     });
 
     it('steps up users the policy exempts', async () => {

@@ -151,7 +151,7 @@ describe('failures and the host app’s error handler', () => {
   });
 
   describe('when the host has no error handler', () => {
-    it('answers the middleware’s own pages, as before: HTML for browsers, JSON for API clients', async () => {
+    it('answers the middleware’s own pages, as before: HTML for browsers (Duo or store outage), JSON for API clients', async () => {
       const host = hostApp(emulator, 'none');
       emulator.setFault({ health: 'down' });
       const agent = await signedInAgent(host);
@@ -163,12 +163,15 @@ describe('failures and the host app’s error handler', () => {
       assert.match(String(page.headers['content-security-policy']), /default-src 'none'/);
       emulator.setFault(null);
       const store = hostApp(emulator, 'none', { redis: brokenRedis, redisTimeoutMs: 500 });
-      const api = await (await signedInAgent(store)).get('/duo/start').set('Accept', 'application/json');
-      assert.equal(api.status, 503);
+      const storePage = await privatePage(store);
+      assert.equal(storePage.status, 503);
+      assert.match(storePage.text, /<h1>Sign-in is temporarily unavailable<\/h1>/);
+      const api = await request(host.app).get('/duo/callback?state=x').set('Accept', 'application/json');
+      assert.equal(api.status, 400);
       assert.deepEqual(api.body, {
-        error: 'store_unavailable',
-        code: 'ERR_STORE_UNAVAILABLE',
-        message: 'Sign-in is temporarily unavailable',
+        error: 'callback_invalid',
+        code: 'ERR_DUO_CALLBACK_INVALID',
+        message: 'This sign-in link is not valid',
       });
     });
 

@@ -160,13 +160,14 @@ describe('duoMfa middleware with Redis (connect-redis + ioredis)', function () {
     await login(agentA, { username: 'alice', roles: ['admin'] });
     await beginMfa(agentA);
     const cookie = cookieOf(agentA);
+    // Another page each time: the same page again would reuse the prompt under way (S42).
     const second = await request(b.app)
-      .get('/private')
+      .get('/private?second')
       .set('Accept', 'text/html')
       .set('Cookie', `connect.sid=${cookie}`);
     assert.equal(second.status, 303);
     const third = await request(a.app)
-      .get('/private')
+      .get('/private?third')
       .set('Accept', 'text/html')
       .set('Cookie', `connect.sid=${sessionCookie(second.headers['set-cookie'])}`);
     assert.equal(third.status, 429);

@@ -6,12 +6,19 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type session from 'express-session';
 import request from 'supertest';
 import { DuoAdapter } from '../../lib/duo/adapter';
 import { startDuoEmulator } from '../../lib/emulator/index';
 import { safeReturnPath } from '../../lib/middleware/return-path';
-import { ACME_APP, ALL_APPS, createTestApp, eventsOf, testPolicy, type TestApp } from '../helpers/app';
+import {
+  ACME_APP,
+  ALL_APPS,
+  createTestApp,
+  eventsOf,
+  failingOnce,
+  testPolicy,
+  type TestApp,
+} from '../helpers/app';
 import { agentFor, beginMfa, completeMfa, cookieOf, duoAnswers, login, type Agent } from '../helpers/flow';
 
 type Emulator = Awaited<ReturnType<typeof startDuoEmulator>>;
@@ -39,25 +46,6 @@ async function pending(agent: Agent, emulator: Emulator, user = { username: 'ali
   await login(agent, user);
   const authUrl = await beginMfa(agent);
   return duoAnswers(emulator, authUrl);
-}
-
-/** A session store wrapper whose next save fails once, after `armed` is set. */
-function failingOnce() {
-  const saves = {
-    armed: false,
-    wrapStore(store: session.Store): session.Store {
-      const set = store.set.bind(store);
-      store.set = (sid, data, cb) => {
-        if (saves.armed) {
-          saves.armed = false;
-          return cb?.(new Error('store write failed once'));
-        }
-        return set(sid, data, cb);
-      };
-      return store;
-    },
-  };
-  return saves;
 }
 
 describe('SECURITY.md cases at the edges (middleware)', () => {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type session from 'express-session';
 import fc from 'fast-check';
 import { startDuoEmulator, type DuoEmulator } from '../../lib/emulator/index';
-import { canonicalName } from '../../lib/util/names';
+import { canonicalName, hasFormatCharacters } from '../../lib/util/names';
 import { ALL_APPS, createTestApp, type TestApp } from '../helpers/app';
 import {
   acceptHeader,
@@ -351,7 +351,7 @@ describe('reliability: fuzzing the callback and the gated routes (S10, S27, S41)
     }
   });
 
-  it('S20 S27 odd signed-in users (any username, tenant, roles) get exactly what the policy says, never a 5xx beyond the getUser contract', async () => {
+  it('S20 S27 S46 odd signed-in users (any username, tenant, roles) get exactly what the policy says, never a 5xx beyond the getUser contract', async () => {
     tried.users = 0;
     const username = fc.oneof(
       { weight: 4, arbitrary: anyString },
@@ -447,6 +447,17 @@ describe('reliability: fuzzing the callback and the gated routes (S10, S27, S41)
             assert.equal(res.status, 503, `contract broken: ${res.status}`);
             assert.equal(res.json?.error, 'host_error');
             assert.match(res.json?.message ?? '', /getUser\(req\) returned a user/);
+          }
+          return;
+        }
+        // S46: a username holding an invisible format character is refused whatever the policy says.
+        if (hasFormatCharacters(name)) {
+          for (const res of [page, api]) {
+            assert.equal(res.status, 400, `format character in the username: ${res.status}`);
+            assert.equal(
+              res.json?.code ?? /ERR_DUO_USERNAME_INVALID/.exec(res.text)?.[0],
+              'ERR_DUO_USERNAME_INVALID',
+            );
           }
           return;
         }

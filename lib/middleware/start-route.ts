@@ -1,0 +1,145 @@
+// Ways into Duo for a browser (S42): top-level same-site navigations go at once; a navigation another site sent
+// gets a "Continue to Duo" button first, whose POST proves it came from this site; anything else gets the 401.
+
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { DuoMfaError } from '../errors';
+import { assess, Refusal, type Assessed } from './assess';
+import type { MfaInstance } from './instance';
+import { requestKind, sendMfaRequired, sendPage } from './pages';
+import { fail, requireSession, sendRedirect } from './respond';
+import { singleParam } from './return-path';
+import { mfaData, PENDING_TTL_MS, sessionOf, type StartConfirmation } from './session';
+import { landingOf, startDuo, startLocation, type StartHow } from './start';
+
+/**
+ * A gated request that needs Duo: a top-level navigation goes to Duo, one another site sent gets the "Continue to
+ * Duo" page, anything else (API clients, images, HEAD…) gets `401 mfa_required` with where to start.
+ */
+export function goToDuo(
+  instance: MfaInstance,
+  req: Request,
+  res: Response,
+  next: NextFunction,
+  assessed: Assessed,
+  how: StartHow & { readonly location: string | undefined },
+): Promise<void> | void {
+  const kind = requestKind(req);
+  if (kind === 'navigation') return startDuo(instance, req, res, next, assessed, how);
+  if (kind === 'cross-site') return askToContinue(instance, req, res, how);
+  sendMfaRequired(req, res, startLocation(instance, how.location, how.stepUp, how.freshFactor));
+}
+
+/**
+ * `GET startPath?returnTo=/x[&stepUp=1]`: where API clients send the browser to start Duo (the `location` of a
+ * 401 mfa_required). Someone not signed in, or already verified and not stepping up, is sent on.
+ */
+export function startRoute(instance: MfaInstance): RequestHandler {
+  return function duoMfaStart(req: Request, res: Response, next: NextFunction): void {
+    const session = requireSession(instance, req, res, next);
+    if (!session) return;
+    Promise.resolve(assess(instance, req, session))
+      .then((assessment) => {
+        if (assessment === undefined) return sendRedirect(req, res, instance.config.afterLoginPath);
+        if (assessment instanceof Refusal) {
+          return fail(instance, req, res, next, assessment.error, assessment.report);
+        }
+        const stepUp = singleParam(req.query.stepUp) === '1';
+        const freshFactor = singleParam(req.query.fresh) !== '0';
+        const returnTo = landingOf(instance, req.query.returnTo);
+        if (!stepUp && (assessment.verification || !assessment.decision.required)) {
+          return sendRedirect(req, res, returnTo);
+        }
+        const how = { returnTo, stepUp, freshFactor, location: returnTo };
+        return goToDuo(instance, req, res, next, assessment, how);
+      })
+      .catch(next);
+  };
+}
+
+/**
+ * `POST startPath`: the "Continue to Duo" button. Starts Duo only with the token this session's page carried and
+ * from our own origin; where to land comes from the session, never from the form (S31).
+ */
+export function confirmRoute(instance: MfaInstance): RequestHandler {
+  return function duoMfaConfirm(req: Request, res: Response, next: NextFunction): void {
+    const session = requireSession(instance, req, res, next);
+    if (!session) return;
+    const confirmation = takeConfirmation(instance, req);
+    if (!confirmation) {
+      const error = new DuoMfaError('ERR_DUO_START_REFUSED', 'no valid "Continue to Duo" confirmation');
+      return fail(instance, req, res, next, error, { type: 'mfa.failed', who: {}, reason: 'start_refused' });
+    }
+    Promise.resolve(assess(instance, req, session))
+      .then((assessment) => {
+        if (assessment === undefined) return sendRedirect(req, res, instance.config.afterLoginPath);
+        if (assessment instanceof Refusal) {
+          return fail(instance, req, res, next, assessment.error, assessment.report);
+        }
+        const { returnTo, stepUp, freshFactor } = confirmation;
+        if (!stepUp && (assessment.verification || !assessment.decision.required)) {
+          return sendRedirect(req, res, returnTo);
+        }
+        return startDuo(instance, req, res, next, assessment, { returnTo, stepUp, freshFactor });
+      })
+      .catch(next);
+  };
+}
+
+/** The "Continue to Duo" page: nothing counted, nothing rotated until the person clicks on our own page. */
+function askToContinue(instance: MfaInstance, req: Request, res: Response, how: StartHow): void {
+  const session = sessionOf(req)!;
+  const confirm: StartConfirmation = {
+    token: randomBytes(24).toString('base64url'),
+    returnTo: how.returnTo,
+    stepUp: how.stepUp,
+    freshFactor: how.freshFactor ?? true,
+    at: instance.config.now(),
+  };
+  session.duoMfa = { ...mfaData(session), confirm };
+  const { signOutPath } = instance.config;
+  sendPage(req, res, 200, {
+    title: 'Continue to Duo',
+    paragraphs: [
+      'This page needs your two-factor sign-in with Duo.',
+      'You came here from another site. Continue only if you meant to sign in to this one.',
+    ],
+    actions: [
+      {
+        post: instance.config.startPath,
+        fields: { token: confirm.token },
+        label: 'Continue to Duo',
+        primary: true,
+        id: 'duo-continue',
+      },
+      ...(signOutPath ? [{ post: signOutPath, label: 'Sign out' }] : []),
+    ],
+  });
+}
+
+/**
+ * The session's confirmation, taken once, when the POST proves it came from our page: the token matches (constant
+ * time), it is fresh, and the browser does not say another site sent it. Our pages send no Referer, so browsers
+ * send `Origin: null` on their forms: the token and Sec-Fetch-Site are the proof, a foreign Origin is refused.
+ */
+function takeConfirmation(instance: MfaInstance, req: Request): StartConfirmation | undefined {
+  const session = sessionOf(req)!;
+  const confirm = mfaData(session).confirm;
+  if (confirm === undefined) return undefined;
+  const site = req.headers['sec-fetch-site'];
+  const origin = req.headers.origin;
+  if (site !== undefined && site !== 'same-origin') return undefined;
+  if (origin !== undefined && origin !== 'null' && origin !== instance.config.origin) return undefined;
+  const token = singleParam((req.body as Record<string, unknown> | undefined)?.token);
+  if (token === undefined || !sameToken(token, confirm.token)) return undefined;
+  const age = instance.config.now() - confirm.at;
+  if (age < 0 || age > PENDING_TTL_MS) return undefined;
+  session.duoMfa = { ...mfaData(session), confirm: undefined };
+  return confirm;
+}
+
+function sameToken(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
