@@ -1,11 +1,11 @@
 // Bad input never breaks the emulator: unknown paths, oversized bodies and malformed parameters get 4xx, never 5xx.
 import assert from 'node:assert/strict';
 import { startDuoEmulator, type DuoEmulator } from '../../lib/emulator/index';
-import { signJwt } from '../../lib/emulator/jwt';
 import {
   TEST_APP,
   emulatorRequest,
   healthForm,
+  signJwt,
   tokenForm,
   type EmulatorRequestOptions,
 } from '../helpers/duo';

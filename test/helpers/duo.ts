@@ -2,11 +2,34 @@
 // assertions and authorize URLs made by hand, and a driver for the interactive prompt pages.
 
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import https from 'node:https';
+import { base64url } from 'jose';
 import type { DuoEmulator } from '../../lib/emulator/index';
-import { signJwt, type JwtAlgorithm } from '../../lib/emulator/jwt';
 import { readBody } from './body';
+
+/** Algorithms tests forge tokens with: HS512 (what Duo uses), and HS256 / none for tokens that must be refused. */
+export type JwtAlgorithm = 'HS512' | 'HS256' | 'none';
+
+/**
+ * A compact JWS signed now (synchronously, so test tables can build requests inline), with jose's base64url and
+ * node's HMAC: HS512 by default, HS256 or `none` to forge refused tokens; `header` adds or overrides header
+ * fields (e.g. `{ alg: 'RS256' }` over an HMAC signature).
+ */
+export function signJwt(
+  claims: Record<string, unknown>,
+  secret: string,
+  options: { alg?: JwtAlgorithm; header?: Record<string, unknown> } = {},
+): string {
+  const alg = options.alg ?? 'HS512';
+  const encode = (value: unknown) => base64url.encode(JSON.stringify(value));
+  const input = `${encode({ alg, typ: 'JWT', ...options.header })}.${encode(claims)}`;
+  if (alg === 'none') return `${input}.`;
+  const mac = createHmac(alg === 'HS512' ? 'sha512' : 'sha256', secret)
+    .update(input)
+    .digest();
+  return `${input}.${base64url.encode(mac)}`;
+}
 
 export interface TestApplication {
   readonly clientId: string;
@@ -364,11 +387,14 @@ export async function enroll(
   return page;
 }
 
-/** From the push page: "Send me a Push", then Approve or Deny (and the device check's Continue when shown). */
+/**
+ * From the push page: "Send me a Push", then Approve, Deny or Report fraud (and the device check's Continue when
+ * shown).
+ */
 export async function pushAndAnswer(
   emulator: Pick<DuoEmulator, 'url' | 'ca'>,
   authPage: PromptPage,
-  answer: 'approve' | 'deny',
+  answer: 'approve' | 'deny' | 'report-fraud',
 ): Promise<URL> {
   const pushed = await clickAndFollow(emulator, authPage, 'send-push');
   assert.ok(pushed.page, 'send-push left the prompt');
