@@ -60,7 +60,7 @@ export function startPrompt(state: EmulatorState, login: PendingLogin, user: Use
  */
 export function showPrompt(state: EmulatorState, promptId: unknown): Reply {
   const prompt = state.prompt(promptId);
-  if (!prompt) return expired(state.finishedOrigin(promptId));
+  if (!prompt) return expired(state.finishedApp(promptId));
   const user = state.user(prompt.login.username);
   const notice = prompt.notice;
   prompt.notice = undefined;
@@ -97,7 +97,7 @@ export function showPrompt(state: EmulatorState, promptId: unknown): Reply {
 export function advancePrompt(state: EmulatorState, params: FormParams): Reply {
   const promptId = params.get('sid');
   const prompt = state.prompt(promptId);
-  if (!prompt) return expired(state.finishedOrigin(promptId));
+  if (!prompt) return expired(state.finishedApp(promptId));
   const user = state.user(prompt.login.username);
   const action = params.get('action');
   const finish = (trigger: LoginTrigger) => {
@@ -206,12 +206,13 @@ function promptLocation(prompt: PromptTransaction): string {
 }
 
 /** The page a finished, expired or unknown prompt gets: said once, with the way back to the application. */
-function expired(appOrigin: string | undefined): Reply {
+function expired(app: { origin: string; appName: string | undefined } | undefined): Reply {
   return htmlReply(400, (nonce) =>
     renderDeadEndPage(nonce, {
       title: 'This login has expired',
       message: 'This Duo login is unknown, already completed or expired.',
-      appOrigin,
+      appOrigin: app?.origin,
+      appName: app?.appName,
     }),
   );
 }

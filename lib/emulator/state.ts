@@ -182,7 +182,7 @@ export class EmulatorState {
   readonly prompts = new Map<string, PromptTransaction>();
   readonly activations = new Map<string, Activation>();
   /** Origins of applications whose prompts ended, by prompt id: where a late dead-end page links back to. */
-  private readonly finished = new Map<string, { origin: string; at: number }>();
+  private readonly finished = new Map<string, { origin: string; appName: string | undefined; at: number }>();
   /** The last redirect_uri origin each client used in a validly signed request. */
   private readonly knownOrigins = new Map<string, string>();
   private readonly seenJti = new Map<string, number>();
@@ -351,8 +351,8 @@ export class EmulatorState {
     this.forgetPrompt(prompt.id, prompt);
   }
 
-  /** The application origin of a prompt that ended or expired recently, for its dead-end page. */
-  finishedOrigin(id: unknown): string | undefined {
+  /** The application (origin and name) of a prompt that ended or expired recently, for its dead-end page. */
+  finishedApp(id: unknown): { origin: string; appName: string | undefined } | undefined {
     if (typeof id !== 'string') return undefined;
     const entry = this.finished.get(id);
     if (!entry) return undefined;
@@ -360,7 +360,7 @@ export class EmulatorState {
       this.finished.delete(id);
       return undefined;
     }
-    return entry.origin;
+    return { origin: entry.origin, appName: entry.appName };
   }
 
   /** Remembers the redirect origin a client used in a validly signed request. */
@@ -420,7 +420,11 @@ export class EmulatorState {
     const now = this.now();
     for (const [key, entry] of this.finished)
       if (now - entry.at > FINISHED_MEMORY_MS) this.finished.delete(key);
-    this.finished.set(id, { origin: new URL(prompt.login.redirectUri).origin, at: now });
+    this.finished.set(id, {
+      origin: new URL(prompt.login.redirectUri).origin,
+      appName: prompt.login.app.name,
+      at: now,
+    });
   }
 }
 

@@ -3,7 +3,9 @@
 
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import https from 'node:https';
+import { createRequire } from 'node:module';
 import { base64url } from 'jose';
 import type { DuoEmulator } from '../../lib/emulator/index';
 import { readBody } from './body';
@@ -407,4 +409,68 @@ export async function pushAndAnswer(
     `expected the redirect back to the application, got a page: ${next.page?.html.slice(0, 300)}`,
   );
   return next.done;
+}
+
+// ---- The Duo Admin API, through the real @duosecurity/duo_api client ----
+
+/** The part of @duosecurity/duo_api 1.5's Client the tests use (the package ships no types). */
+interface DuoApiClient {
+  jsonApiCall(
+    method: string,
+    path: string,
+    params: Record<string, string>,
+    callback: (body: any) => void,
+  ): void;
+}
+interface DuoApiModule {
+  Client: new (ikey: string, skey: string, host: string, sigVersion?: number) => DuoApiClient;
+  SIGNATURE_VERSION_2: number;
+  SIGNATURE_VERSION_5: number;
+}
+const duoApi = createRequire(__filename)('@duosecurity/duo_api') as DuoApiModule;
+
+/** An Admin API application for tests: integration key of 20 characters, secret key of 40. */
+export const ADMIN_APP = Object.freeze({
+  integrationKey: 'DIADMINAPPLICATION01',
+  secretKey: 'admin-secret-0123456789abcdefghijklmnopq',
+  name: 'Staff onboarding',
+});
+
+/**
+ * Calls the emulator's Admin API with the unmodified @duosecurity/duo_api client (signature version 2 by default,
+ * or 5). duo_api 1.5 cannot be pointed at another CA or port: it passes Duo's pinned CAs as `ca` and the apiHost
+ * as `host` (which Node would resolve as a name, port included) straight to `https.request`. So, for the length
+ * of the call only, `https.request` is wrapped to send requests for the emulator's apiHost to its host and port
+ * and trust its CA. Nothing the client signs or sends (Host and Date headers, path, body) is changed.
+ */
+export async function adminApiCall(
+  emulator: Pick<DuoEmulator, 'apiHost' | 'ca'>,
+  method: 'GET' | 'POST' | 'DELETE',
+  path: string,
+  params: Record<string, string> = {},
+  options: { app?: { integrationKey: string; secretKey: string }; signatureVersion?: 2 | 5 } = {},
+): Promise<any> {
+  const app = options.app ?? ADMIN_APP;
+  const version = options.signatureVersion === 5 ? duoApi.SIGNATURE_VERSION_5 : duoApi.SIGNATURE_VERSION_2;
+  const client = new duoApi.Client(app.integrationKey, app.secretKey, emulator.apiHost, version);
+  const original = https.request;
+  const at = emulator.apiHost.lastIndexOf(':');
+  const hostname = emulator.apiHost.slice(0, at).replace(/^\[(.*)\]$/, '$1');
+  const port = Number(emulator.apiHost.slice(at + 1));
+  const redirected = ((
+    options: https.RequestOptions,
+    callback?: (res: IncomingMessage) => void,
+  ) => {
+    const target =
+      options.host === emulator.apiHost
+        ? { ...options, host: undefined, hostname, port, ca: emulator.ca, agent: false as const }
+        : options;
+    return original(target, callback);
+  }) as typeof https.request;
+  https.request = redirected;
+  try {
+    return await new Promise((resolve) => client.jsonApiCall(method, path, params, resolve));
+  } finally {
+    https.request = original;
+  }
 }
