@@ -457,10 +457,7 @@ export async function adminApiCall(
   const at = emulator.apiHost.lastIndexOf(':');
   const hostname = emulator.apiHost.slice(0, at).replace(/^\[(.*)\]$/, '$1');
   const port = Number(emulator.apiHost.slice(at + 1));
-  const redirected = ((
-    options: https.RequestOptions,
-    callback?: (res: IncomingMessage) => void,
-  ) => {
+  const redirected = ((options: https.RequestOptions, callback?: (res: IncomingMessage) => void) => {
     const target =
       options.host === emulator.apiHost
         ? { ...options, host: undefined, hostname, port, ca: emulator.ca, agent: false as const }
