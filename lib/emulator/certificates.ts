@@ -132,14 +132,14 @@ export function parseCertificateAuthority(
   try {
     certificate = new X509Certificate(value.cert);
   } catch {
-    throw new TypeError(`${where}.cert is not a PEM certificate (expected "-----BEGIN CERTIFICATE-----…")`);
+    throw new TypeError(`${where}.cert is not a PEM certificate (the cert createEmulatorCa() returned)`);
   }
   let privateKey: KeyObject;
   try {
     privateKey = createPrivateKey(value.key);
   } catch {
     throw new TypeError(
-      `${where}.key is not an unencrypted PEM private key (expected "-----BEGIN PRIVATE KEY-----…")`,
+      `${where}.key is not an unencrypted PEM private key (the key createEmulatorCa() returned)`,
     );
   }
   if (!certificate.ca) {
