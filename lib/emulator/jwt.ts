@@ -42,8 +42,8 @@ export async function signJwt(
 
 /**
  * Verifies an HS512 compact JWS with `secret` (jose's compactVerify, restricted to HS512) and returns its
- * header and claims. Never rejects: any other algorithm (none, HS256, RS256, a `crit` header jose does not
- * support), a bad signature, a non-canonical signature encoding, bad base64url or JSON, or a payload that is
+ * header and claims. Never rejects: any other algorithm (none, HS256, RS256), any JWS extension (`crit`,
+ * `b64`), a bad signature, a non-canonical signature encoding, bad base64url or JSON, or a payload that is
  * not a JSON object is a refusal with its reason. Claims (exp, aud, …) are the caller's to check: clients send
  * them in shapes jose's own claim checks refuse (the C# client sends `exp` as a string).
  *
@@ -56,6 +56,10 @@ export async function signJwt(
 export async function verifyJwt(token: unknown, secret: string): Promise<JwtVerification> {
   const decoded = decodeJwtUnverified(token);
   if (!decoded) return { valid: false, reason: 'malformed' };
+  // Duo's JWTs never use JWS extensions: refuse any, including the `b64` one jose would otherwise honour.
+  if (decoded.header.crit !== undefined || decoded.header.b64 !== undefined) {
+    return { valid: false, reason: 'algorithm' };
+  }
   const signature = (token as string).slice((token as string).lastIndexOf('.') + 1);
   // jose decodes a signature whose last character carries stray low bits to the same bytes; Duo's base64url is
   // canonical, so such a token was altered in transit (or forged): refuse it before verifying.

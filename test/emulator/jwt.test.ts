@@ -61,9 +61,15 @@ describe('emulator JWTs', () => {
       assert.deepEqual(await verifyJwt(rs, SECRET), { valid: false, reason: 'algorithm' });
     });
 
-    it('refuses a critical header extension it does not know', async () => {
-      const token = forge({}, SECRET, { header: { crit: ['exp'], exp: 1 } });
-      assert.deepEqual(await verifyJwt(token, SECRET), { valid: false, reason: 'algorithm' });
+    it('refuses any JWS extension: an unknown critical header, and b64 even when jose knows it', async () => {
+      for (const header of [{ crit: ['exp'], exp: 1 }, { crit: ['b64'], b64: true }, { b64: true }]) {
+        const token = forge({}, SECRET, { header });
+        assert.deepEqual(
+          await verifyJwt(token, SECRET),
+          { valid: false, reason: 'algorithm' },
+          JSON.stringify(header),
+        );
+      }
     });
 
     it('refuses a tampered payload', async () => {
