@@ -12,6 +12,7 @@ import type {
   PhonePlatform,
 } from './types';
 
+/** Every platform an access device may have, phones first. */
 export const DEVICE_PLATFORMS: readonly DevicePlatform[] = [
   'iOS',
   'Android',
@@ -20,6 +21,7 @@ export const DEVICE_PLATFORMS: readonly DevicePlatform[] = [
   'Linux',
   'ChromeOS',
 ];
+/** Every `managedBy` code the emulator knows (see DeviceManager for what each stands for). */
 export const DEVICE_MANAGERS: readonly DeviceManager[] = [
   'duo_mobile',
   'duo_desktop',

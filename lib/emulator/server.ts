@@ -29,8 +29,8 @@ export interface EmulatorServer {
   readonly close: () => Promise<void>;
 }
 
-/** Extra routes mounted before the 404 (the Admin API, activation links). */
-export type RouteInstaller = (app: express.Express, tools: { context: typeof requestContext }) => void;
+/** Mounts extra routes (the Admin API, activation links) before the 404. */
+export type RouteInstaller = (app: express.Express) => void;
 
 /**
  * Builds (does not start) the HTTPS server answering Duo's endpoints from `state`.
@@ -155,7 +155,7 @@ export function createEmulatorServer(
       return send(res, textReply(405, 'Method not allowed', { allow: 'GET, POST' }));
     }),
   );
-  for (const install of installers) install(app, { context: requestContext });
+  for (const install of installers) install(app);
 
   app.use((_req, res) => send(res, textReply(404, 'Not found')));
   app.use((_error: unknown, _req: Request, res: Response, _next: NextFunction) => {

@@ -3,13 +3,18 @@
 // Expiry is checked on use, so nothing here holds a timer.
 
 import { randomBytes } from 'node:crypto';
-import { describedDevice, snapshotDevice, stableId, type AccessDeviceSnapshot } from './access-device';
+import {
+  describedDevice,
+  isPhone,
+  snapshotDevice,
+  stableId,
+  type AccessDeviceSnapshot,
+} from './access-device';
 import type {
   EmulatedAccessDevice,
   EmulatedUser,
   EmulatorAdminApplication,
   EmulatorApplication,
-  EmulatorEndpoint,
   EmulatorFault,
   EmulatorLogEntry,
   EmulatorMode,
@@ -243,7 +248,7 @@ export class EmulatorState {
       // The phone Duo Mobile runs on: the shorthand's phone when the sign-in comes from it, else an iPhone.
       const platform =
         spec.device?.platform ??
-        (described && isPhonePlatform(described.device.platform) ? described.device.platform : 'iOS');
+        (described && isPhone(described.device.platform) ? described.device.platform : 'iOS');
       this.enrollPhone(record, DEFAULT_PHONE, platform);
     }
     this.users.set(username, record);
@@ -426,13 +431,6 @@ export class EmulatorState {
       at: now,
     });
   }
-}
-
-/** Which endpoint a log entry of the OIDC side belongs to (typing aid for callers). */
-export type OidcEndpoint = Exclude<EmulatorEndpoint, 'admin'>;
-
-function isPhonePlatform(platform: string): platform is PhonePlatform {
-  return platform === 'iOS' || platform === 'Android';
 }
 
 /** E.164 from what a user typed: "+1 734-555-0100" → "+17345550100"; no + means a US number, as Duo assumes. */
