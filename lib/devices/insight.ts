@@ -14,6 +14,11 @@ export interface DeviceSummary {
   readonly lastIp?: string;
   /** The trust status Duo reported the last time the device was seen. */
   readonly trusted: TrustStatus;
+  /**
+   * What vouched for it the last time it was seen trusted (`duo_mobile`, `duo_desktop`, `ivanti`, …; see
+   * managerName() for the names people know them by). Absent when it was not trusted then, or Duo did not say.
+   */
+  readonly vouchedBy?: string;
   readonly lastSeen: string;
   readonly firstSeen: string;
   /** Canonical usernames that signed in from it, most recent first. */
@@ -43,6 +48,9 @@ export function summarizeDevices(records: readonly DeviceRecord[], search?: stri
           ...(record.browser ? { browser: withVersion(record.browser, record.browserVersion) } : {}),
           ...(record.ip ? { lastIp: record.ip } : {}),
           trusted: record.trusted,
+          ...(record.trusted === 'trusted' && isManagementCode(record.vouchedBy)
+            ? { vouchedBy: record.vouchedBy }
+            : {}),
           lastSeen: new Date(record.at).toISOString(),
           firstSeen: new Date(record.at).toISOString(),
           users: [],
@@ -74,6 +82,11 @@ export function summarizeDevices(records: readonly DeviceRecord[], search?: stri
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** A management code as Duo results carry it; records come from files people can edit, so check before showing. */
+function isManagementCode(value: unknown): value is string {
+  return typeof value === 'string' && /^[a-z0-9][a-z0-9_-]{0,63}$/.test(value);
+}
 
 function deviceId(record: DeviceRecord): string {
   if (record.epkey) return record.epkey;

@@ -44,6 +44,63 @@ export async function readDeviceInsight(options: ReadDeviceInsightOptions): Prom
   return summarizeDevices(records, options.search);
 }
 
+/** The one ioredis command listing needs (SCAN with MATCH and COUNT), so any client with it will do. */
+export interface RedisScanner {
+  scan(
+    cursor: string,
+    match: 'MATCH',
+    pattern: string,
+    count: 'COUNT',
+    n: number,
+  ): Promise<[string, string[]]>;
+}
+
+/** At most this many SCAN round trips when listing tenants (each returns up to 500 keys). */
+const MAX_SCANS = 2_000;
+
+/**
+ * The tenants that have device records, sorted: from the Redis keys `<prefix>devices:<tenant>`, or from the
+ * device log file. What `duo-mfa devices` lists when asked about a tenant with none (a typo, usually).
+ *
+ * @example
+ * ```ts
+ * await listDeviceTenants({ file: './device-log.ndjson' }); // ['acme', 'globex']
+ * ```
+ */
+export async function listDeviceTenants(options: {
+  readonly redis?: RedisScanner;
+  readonly redisPrefix?: string;
+  readonly file?: string;
+}): Promise<string[]> {
+  const tenants = new Set<string>();
+  if (options.redis) {
+    const prefix = `${options.redisPrefix ?? 'duo-mfa:'}devices:`;
+    const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+    let cursor = '0';
+    for (let round = 0; round < MAX_SCANS; round++) {
+      const [next, keys] = await options.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      for (const key of keys)
+        if (key.startsWith(prefix) && key.length > prefix.length) tenants.add(key.slice(prefix.length));
+      cursor = next;
+      if (cursor === '0') break;
+    }
+  } else if (options.file !== undefined) {
+    for (const line of (await readFile(options.file, 'utf8')).split('\n')) {
+      if (line.trim() === '') continue;
+      try {
+        const record: unknown = JSON.parse(line);
+        const tenant = (record as { tenant?: unknown } | null)?.tenant;
+        if (typeof tenant === 'string' && tenant !== '') tenants.add(tenant);
+      } catch {
+        // A torn or foreign line: not a tenant.
+      }
+    }
+  } else {
+    throw new TypeError('listDeviceTenants needs { redis } or { file }');
+  }
+  return [...tenants].sort();
+}
+
 /** The tenant's records from a device log (one JSON object per line), newest first; bad lines are skipped. */
 export function parseDeviceLog(text: string, tenant: string, limit: number): DeviceRecord[] {
   const records: DeviceRecord[] = [];

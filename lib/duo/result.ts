@@ -16,6 +16,12 @@ export interface AccessDevice {
   readonly browser?: string;
   readonly browserVersion?: string;
   readonly location?: { readonly city?: string; readonly state?: string; readonly country?: string };
+  /**
+   * What vouched for a trusted device: the management code of `auth_context.access_device.management_system`
+   * (`duo_mobile`, `duo_desktop`, `ivanti`, …). Only set when the device is trusted, and only for display and
+   * records: Duo documents no such field, the offline emulator sends it (see docs/emulator.md).
+   */
+  readonly vouchedBy?: string;
 }
 
 export interface DuoAuthResult {
@@ -68,6 +74,7 @@ export function readAuthResult(token: unknown): DuoAuthResult {
       osVersion: known(access.os_version),
       browser: known(access.browser),
       browserVersion: known(access.browser_version),
+      vouchedBy: trustedRaw === 'trusted' ? managementCode(access.management_system) : undefined,
       location:
         Object.keys(location).length > 0
           ? compact({
@@ -82,6 +89,11 @@ export function readAuthResult(token: unknown): DuoAuthResult {
         ? compact({ name: text(authDevice.name), ip: text(authDevice.ip) })
         : undefined,
   };
+}
+
+/** A management code as the emulator sends it (lower-case letters, digits, `_` and `-`); anything else is dropped. */
+function managementCode(value: unknown): string | undefined {
+  return typeof value === 'string' && /^[a-z0-9][a-z0-9_-]{0,63}$/.test(value) ? value : undefined;
 }
 
 function record(value: unknown): Record<string, unknown> {

@@ -1,35 +1,63 @@
-// express-duo-mfa/emulator: an offline HTTPS Duo (OIDC Auth API + Universal Prompt stand-in) that the
-// unmodified @duosecurity/duo_universal client accepts, for tests, the example app and offline development.
+// express-duo-mfa/emulator: an offline HTTPS Duo (OIDC Auth API + Universal Prompt stand-in + the Admin API calls
+// staff onboarding uses) that the unmodified Duo clients accept, for tests, the example app and offline work.
 
 import { isIP } from 'node:net';
-import { generateCertificates } from './certificates';
+import { installAdminApi } from './admin';
+import { createEmulatorCa as makeCa, generateCertificates } from './certificates';
 import { assertClockOffset, assertMode, parseFault, parseOptions, parseUser } from './options';
 import { createEmulatorServer } from './server';
 import { EmulatorState } from './state';
-import type { DuoEmulator, DuoEmulatorOptions, EmulatorCalls } from './types';
+import type { DuoEmulator, DuoEmulatorOptions, EmulatorCalls, EmulatorCertificateAuthority } from './types';
 
 export type {
+  DeviceManager,
   DevicePlatform,
   DeviceTrust,
   DuoEmulator,
   DuoEmulatorOptions,
+  EmulatedAccessDevice,
   EmulatedUser,
+  EmulatorAdminApplication,
   EmulatorApplication,
   EmulatorCalls,
+  EmulatorCertificateAuthority,
   EmulatorEndpoint,
   EmulatorFault,
   EmulatorLogEntry,
   EmulatorMode,
+  EmulatorSms,
   HealthFault,
+  NewUserPolicy,
+  PhonePlatform,
   TokenFault,
+  UserStatus,
 } from './types';
 
 /**
- * Starts the Duo emulator and resolves once it listens. Every start makes a fresh CA (`ca`): trust it, e.g.
- * with `duoMfa({ duoTls: { ca: emulator.ca } })`, and use `apiHost` as the tenant's Duo apiHost.
+ * Makes a certificate authority for the emulator (EC P-256, valid for five years). Save both PEMs and pass them
+ * to `startDuoEmulator({ certificateAuthority })` so everything that trusts the CA keeps working across restarts.
+ *
+ * @example
+ * ```ts
+ * import { createEmulatorCa, startDuoEmulator } from 'express-duo-mfa/emulator';
+ *
+ * const ca = existsSync('ca.json') ? JSON.parse(readFileSync('ca.json', 'utf8')) : await createEmulatorCa();
+ * writeFileSync('ca.json', JSON.stringify(ca), { mode: 0o600 });
+ * const duo = await startDuoEmulator({ applications, certificateAuthority: ca });
+ * ```
+ */
+export async function createEmulatorCa(): Promise<EmulatorCertificateAuthority> {
+  return makeCa();
+}
+
+/**
+ * Starts the Duo emulator and resolves once it listens. Trust its CA (`ca`), e.g. with
+ * `duoMfa({ duoTls: { ca: emulator.ca } })`, and use `apiHost` as the tenant's Duo apiHost. The CA is fresh at
+ * every start unless `certificateAuthority` hands back a saved one.
  *
  * Options are validated up front (TypeError): `applications` (clientId of 20 characters, clientSecret of 40),
- * `mode` (`interactive` default, or `auto`), `port` (default 0), `host` (default 127.0.0.1).
+ * `adminApplications` (integrationKey of 20, secretKey of 40), `mode` (`interactive` default, or `auto`),
+ * `port` (default 0), `host` (default 127.0.0.1), `certificateAuthority` (`{ cert, key }` from createEmulatorCa).
  *
  * @example
  * ```ts
@@ -39,7 +67,8 @@ export type {
  *   applications: [{ clientId: 'DIABCDEFGHIJKLMNOPQR', clientSecret: 's'.repeat(40) }],
  *   mode: 'auto',
  * });
- * duo.setUser('alice', { result: 'allow', device: { platform: 'iOS', trusted: 'trusted' } });
+ * duo.setUser('alice', { accessDevice: { platform: 'Windows', managedBy: 'duo_desktop' } });
+ * duo.setUser('bob', { rememberedDevice: true });
  * duo.setFault({ health: 'hang' }); // … and duo.setFault(null) to clear it
  * console.log(duo.apiHost, duo.calls.token);
  * await duo.close();
@@ -47,13 +76,17 @@ export type {
  */
 export async function startDuoEmulator(options: DuoEmulatorOptions): Promise<DuoEmulator> {
   const resolved = parseOptions(options);
-  const state = new EmulatorState(resolved.applications, resolved.mode);
+  const state = new EmulatorState(resolved.applications, resolved.adminApplications, resolved.mode);
   const host = resolved.host.trim();
-  const certificates = generateCertificates({ extraNames: [host] });
-  const { server, close } = createEmulatorServer(state, {
-    key: certificates.serverKey,
-    cert: certificates.serverCert,
+  const certificates = await generateCertificates({
+    extraNames: [host],
+    ...(resolved.certificateAuthority ? { ca: resolved.certificateAuthority } : {}),
   });
+  const { server, close } = createEmulatorServer(
+    state,
+    { key: certificates.serverKey, cert: certificates.serverCert },
+    [(app) => installAdminApi(app, state)],
+  );
 
   await new Promise<void>((resolve, reject) => {
     const onError = (error: Error) => reject(error);
@@ -96,6 +129,9 @@ export async function startDuoEmulator(options: DuoEmulatorOptions): Promise<Duo
     calls,
     get log() {
       return state.logSnapshot();
+    },
+    get sms() {
+      return state.smsSnapshot();
     },
     close,
   });

@@ -2,13 +2,19 @@
 // real Duo validates (client assertions, the signed authorize request, single-use codes bound to client and
 // redirect_uri).
 
-import type { FormParams } from './body';
-import { finishLogin, outcomeFor } from './grants';
+import type { FormParams } from './params';
+import { finishLogin, outcomeFor, shortcutFor } from './grants';
 import { decodeJwtUnverified, verifyJwt } from './jwt';
-import { renderErrorPage } from './pages';
+import { renderDeadEndPage } from './pages';
 import { startPrompt } from './prompt';
 import { htmlReply, jsonReply, textReply, type Reply } from './reply';
-import { CODE_LIFETIME_MS, LEEWAY_SECONDS, type EmulatorState, type PendingLogin } from './state';
+import {
+  CODE_LIFETIME_MS,
+  DEFAULT_PHONE,
+  LEEWAY_SECONDS,
+  type EmulatorState,
+  type PendingLogin,
+} from './state';
 import { tokenResponse } from './tokens';
 import type { EmulatorApplication, TokenFault } from './types';
 
@@ -47,12 +53,12 @@ type AssertionCheck =
  *
  * @example
  * ```ts
- * const reply = handleHealth(state, context);
+ * const reply = await handleHealth(state, context);
  * ```
  */
-export function handleHealth(state: EmulatorState, context: RequestContext): Reply {
+export async function handleHealth(state: EmulatorState, context: RequestContext): Promise<Reply> {
   if (context.method !== 'POST') return methodNotAllowed(state, 'health', 'POST');
-  const check = checkClientAssertion(state, context.params, HEALTH_PATH);
+  const check = await checkClientAssertion(state, context.params, HEALTH_PATH);
   const timestamp = state.nowSeconds();
   if (!check.ok) {
     state.record(withClient({ endpoint: 'health', outcome: `invalid_client:${check.why}` }, check.clientId));
@@ -74,12 +80,12 @@ export function handleHealth(state: EmulatorState, context: RequestContext): Rep
  *
  * @example
  * ```ts
- * const reply = handleAuthorize(state, context); // 302 to redirect_uri?duo_code=…&state=… in auto mode
+ * const reply = await handleAuthorize(state, context); // 302 to redirect_uri?duo_code=…&state=… in auto mode
  * ```
  */
-export function handleAuthorize(state: EmulatorState, context: RequestContext): Reply {
+export async function handleAuthorize(state: EmulatorState, context: RequestContext): Promise<Reply> {
   if (context.method !== 'GET') return methodNotAllowed(state, 'authorize', 'GET');
-  const parsed = parseAuthorizeRequest(state, context);
+  const parsed = await parseAuthorizeRequest(state, context);
   if (!parsed.ok) {
     const entry: { endpoint: 'authorize'; outcome: string; clientId?: string; username?: string } = {
       endpoint: 'authorize',
@@ -88,12 +94,25 @@ export function handleAuthorize(state: EmulatorState, context: RequestContext): 
     if (parsed.clientId !== undefined) entry.clientId = parsed.clientId;
     if (parsed.username !== undefined) entry.username = parsed.username;
     state.record(entry);
-    return htmlReply(400, (nonce) => renderErrorPage(nonce, 'Invalid request', parsed.detail));
+    const app = state.application(parsed.clientId);
+    return htmlReply(400, (nonce) =>
+      renderDeadEndPage(nonce, {
+        title: 'Invalid request',
+        message: parsed.detail,
+        appOrigin: parsed.appOrigin ?? state.knownOrigin(parsed.clientId),
+        appName: app?.name,
+      }),
+    );
   }
   const login = parsed.login;
+  state.rememberOrigin(login.app.clientId, new URL(login.redirectUri).origin);
   const user = state.user(login.username);
   if (state.mode === 'auto') {
-    user.enrolled = true; // auto mode enrolls users silently
+    const shortcut = shortcutFor(user);
+    if (shortcut) return finishLogin(state, login, shortcut, 302);
+    // Auto mode enrolls users silently, as if they had walked through the enrollment pages.
+    if (!user.enrolled)
+      state.enrollPhone(user, user.phone?.display ?? DEFAULT_PHONE, user.phone?.platform ?? 'iOS');
     return finishLogin(state, login, outcomeFor(user, 'auto'), 302);
   }
   return startPrompt(state, login, user);
@@ -106,10 +125,10 @@ export function handleAuthorize(state: EmulatorState, context: RequestContext): 
  *
  * @example
  * ```ts
- * const reply = handleToken(state, context);
+ * const reply = await handleToken(state, context);
  * ```
  */
-export function handleToken(state: EmulatorState, context: RequestContext): Reply {
+export async function handleToken(state: EmulatorState, context: RequestContext): Promise<Reply> {
   if (context.method !== 'POST') return methodNotAllowed(state, 'token', 'POST');
   const { params } = context;
   const sentClientId = params.get('client_id');
@@ -155,7 +174,7 @@ export function handleToken(state: EmulatorState, context: RequestContext): Repl
   if (params.get('client_assertion_type') !== JWT_BEARER) {
     return fail(400, 'invalid_client', 'The provided client_assertion_type was invalid.', 'assertion_type');
   }
-  const check = checkClientAssertion(state, params, TOKEN_PATH);
+  const check = await checkClientAssertion(state, params, TOKEN_PATH);
   if (!check.ok) return fail(400, 'invalid_client', check.detail, check.why);
 
   const code = params.get('code');
@@ -185,7 +204,10 @@ export function handleToken(state: EmulatorState, context: RequestContext): Repl
     redirectUri: issued.login.redirectUri,
     outcome: fault ? `ok:fault:${fault}` : `ok:${issued.auth.result}`,
   });
-  return jsonReply(200, tokenResponse({ issued, issuerHost: check.host, now: state.nowSeconds(), fault }));
+  return jsonReply(
+    200,
+    await tokenResponse({ issued, issuerHost: check.host, now: state.nowSeconds(), fault }),
+  );
 }
 
 /**
@@ -193,7 +215,11 @@ export function handleToken(state: EmulatorState, context: RequestContext): Repl
  * the client id (and = `client_id` when sent), aud = this endpoint's URL on a host the emulator answers for,
  * exp not passed and iat not ahead (60 s leeway, emulator clock), jti present and never seen before.
  */
-function checkClientAssertion(state: EmulatorState, params: FormParams, path: string): AssertionCheck {
+async function checkClientAssertion(
+  state: EmulatorState,
+  params: FormParams,
+  path: string,
+): Promise<AssertionCheck> {
   const sentClientId = params.get('client_id');
   const fail = (why: string, detail = INVALID_ASSERTION): AssertionCheck => ({
     ok: false,
@@ -208,7 +234,7 @@ function checkClientAssertion(state: EmulatorState, params: FormParams, path: st
   const claimedId = sentClientId ?? decodeJwtUnverified(assertion)?.claims.iss;
   const app = state.application(claimedId);
   if (!app) return fail('unknown_client', 'The provided client_id is invalid.');
-  const verified = verifyJwt(assertion, app.clientSecret);
+  const verified = await verifyJwt(assertion, app.clientSecret);
   if (!verified.valid) return fail(verified.reason);
   const claims = verified.claims;
   if (claims.iss !== app.clientId)
@@ -235,10 +261,12 @@ type AuthorizeParse =
       readonly detail: string;
       readonly clientId?: string | undefined;
       readonly username?: string | undefined;
+      /** The application's origin, from a validly signed redirect_uri: where the error page links back to. */
+      readonly appOrigin?: string | undefined;
     };
 
 /** Validates an authorize request: the query, then the request JWT's signature and claims. */
-function parseAuthorizeRequest(state: EmulatorState, context: RequestContext): AuthorizeParse {
+async function parseAuthorizeRequest(state: EmulatorState, context: RequestContext): Promise<AuthorizeParse> {
   const { params } = context;
   const names = ['response_type', 'client_id', 'request', 'redirect_uri', 'scope'];
   const ambiguous = names.find((name) => params.isAmbiguous(name));
@@ -259,7 +287,7 @@ function parseAuthorizeRequest(state: EmulatorState, context: RequestContext): A
   if (!hasOpenidScope(params.get('scope'))) return fail('scope', 'The scope must include "openid".');
   const redirectUri = params.get('redirect_uri');
   if (redirectUri === undefined || redirectUri === '') return fail('redirect_uri', 'Missing redirect_uri.');
-  const verified = verifyJwt(params.get('request'), app.clientSecret);
+  const verified = await verifyJwt(params.get('request'), app.clientSecret);
   if (!verified.valid) {
     return fail(
       `request_${verified.reason}`,
@@ -268,7 +296,19 @@ function parseAuthorizeRequest(state: EmulatorState, context: RequestContext): A
   }
   const claims = verified.claims;
   const username = claims.duo_uname;
-  const claimFail = (why: string, detail: string) => fail(why, detail, username);
+  // The application signed this redirect_uri, so the error page may link back to its origin.
+  const signedOrigin =
+    typeof claims.redirect_uri === 'string' && isRedirectUrl(claims.redirect_uri)
+      ? new URL(claims.redirect_uri).origin
+      : undefined;
+  const claimFail = (why: string, detail: string): AuthorizeParse => ({
+    ok: false,
+    why,
+    detail,
+    clientId,
+    username: typeof username === 'string' && username !== '' ? username : undefined,
+    appOrigin: signedOrigin,
+  });
   if (claims.response_type !== 'code')
     return claimFail('claim_response_type', 'The request JWT response_type must be "code".');
   if (!hasOpenidScope(claims.scope))
@@ -282,7 +322,7 @@ function parseAuthorizeRequest(state: EmulatorState, context: RequestContext): A
   }
   const exp = numericClaim(claims.exp);
   if (exp === undefined || state.nowSeconds() > exp + LEEWAY_SECONDS) {
-    return claimFail('expired', 'The request has expired. Return to the application and try again.');
+    return claimFail('expired', 'The request has expired.');
   }
   if (claims.redirect_uri !== redirectUri) {
     return claimFail('redirect_uri_mismatch', 'The redirect_uri does not match the signed request.');

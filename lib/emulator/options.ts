@@ -3,20 +3,62 @@
 
 import { didYouMean } from '../util/names';
 import { isPlainObject } from '../util/objects';
+import { DEVICE_MANAGERS, DEVICE_PLATFORMS, isPhone, managerMismatch } from './access-device';
+import { parseCertificateAuthority } from './certificates';
 import type {
+  DeviceManager,
+  DevicePlatform,
   DuoEmulatorOptions,
   EmulatedUser,
+  EmulatorAdminApplication,
   EmulatorApplication,
+  EmulatorCertificateAuthority,
   EmulatorFault,
   EmulatorMode,
   HealthFault,
+  NewUserPolicy,
   TokenFault,
+  UserStatus,
 } from './types';
 
-const OPTION_KEYS = ['applications', 'mode', 'port', 'host'] as const;
+const OPTION_KEYS = [
+  'applications',
+  'adminApplications',
+  'mode',
+  'port',
+  'host',
+  'certificateAuthority',
+] as const;
 const APPLICATION_KEYS = ['clientId', 'clientSecret', 'name'] as const;
-const USER_KEYS = ['result', 'enrolled', 'device', 'reason', 'factor'] as const;
+const ADMIN_APPLICATION_KEYS = ['integrationKey', 'secretKey', 'name'] as const;
+const USER_KEYS = [
+  'result',
+  'enrolled',
+  'newUserPolicy',
+  'status',
+  'rememberedDevice',
+  'trustedNetwork',
+  'accessDevice',
+  'trustedEndpoints',
+  'device',
+  'reason',
+  'factor',
+] as const;
 const DEVICE_KEYS = ['platform', 'trusted'] as const;
+const ACCESS_DEVICE_KEYS = [
+  'platform',
+  'managedBy',
+  'identifierSynced',
+  'compliant',
+  'hostname',
+  'osVersion',
+  'epkey',
+  'health',
+  'securityAgents',
+] as const;
+const HEALTH_KEYS = ['encryption', 'firewall', 'password'] as const;
+const STATUSES: readonly UserStatus[] = ['active', 'bypass', 'disabled', 'locked out'];
+const NEW_USER_POLICIES: readonly NewUserPolicy[] = ['require-enrollment', 'allow', 'deny'];
 const FAULT_KEYS = ['health', 'token', 'delayMs'] as const;
 const MODES: readonly EmulatorMode[] = ['interactive', 'auto'];
 const HEALTH_FAULTS: readonly HealthFault[] = ['down', 'error', 'refused', 'hang', 'slow'];
@@ -40,9 +82,11 @@ const TOKEN_FAULTS: readonly TokenFault[] = [
 /** Options with their defaults applied. */
 export interface ResolvedOptions {
   readonly applications: readonly EmulatorApplication[];
+  readonly adminApplications: readonly EmulatorAdminApplication[];
   readonly mode: EmulatorMode;
   readonly port: number;
   readonly host: string;
+  readonly certificateAuthority: EmulatorCertificateAuthority | undefined;
 }
 
 /**
@@ -64,9 +108,11 @@ export function parseOptions(options: unknown): ResolvedOptions {
   rejectUnknownKeys(options, OPTION_KEYS, where);
   const {
     applications,
+    adminApplications = [],
     mode = 'interactive',
     port = 0,
     host = '127.0.0.1',
+    certificateAuthority,
   } = options as Partial<DuoEmulatorOptions>;
   if (!Array.isArray(applications) || applications.length === 0) {
     throw new TypeError(`${where}: applications must be a non-empty array of { clientId, clientSecret }`);
@@ -99,7 +145,60 @@ export function parseOptions(options: unknown): ResolvedOptions {
   if (typeof host !== 'string' || host.trim() === '') {
     throw new TypeError(`${where}: host must be a non-empty string such as '127.0.0.1'`);
   }
-  return { applications: Object.freeze(apps), mode, port, host };
+  return {
+    applications: Object.freeze(apps),
+    adminApplications: parseAdminApplications(adminApplications, where, seen),
+    mode,
+    port,
+    host,
+    certificateAuthority:
+      certificateAuthority === undefined
+        ? undefined
+        : parseCertificateAuthority(certificateAuthority, `${where}: certificateAuthority`),
+  };
+}
+
+/** Checks `adminApplications`: integration keys of 20 characters, secret keys of 40, no key listed twice. */
+function parseAdminApplications(
+  value: unknown,
+  where: string,
+  clientIds: ReadonlySet<string>,
+): readonly EmulatorAdminApplication[] {
+  if (!Array.isArray(value)) {
+    throw new TypeError(`${where}: adminApplications must be an array of { integrationKey, secretKey }`);
+  }
+  const seen = new Set<string>();
+  return Object.freeze(
+    value.map((app: unknown, index): EmulatorAdminApplication => {
+      const at = `${where}: adminApplications[${index}]`;
+      if (!isPlainObject(app))
+        throw new TypeError(`${at} must be an object { integrationKey, secretKey, name? }`);
+      rejectUnknownKeys(app, ADMIN_APPLICATION_KEYS, at);
+      const { integrationKey, secretKey, name } = app;
+      if (typeof integrationKey !== 'string' || integrationKey.length !== 20) {
+        throw new TypeError(
+          `${at}.integrationKey must be a string of exactly 20 characters (Duo's integration key)`,
+        );
+      }
+      if (typeof secretKey !== 'string' || secretKey.length !== 40) {
+        throw new TypeError(`${at}.secretKey must be a string of exactly 40 characters (Duo's secret key)`);
+      }
+      if (name !== undefined && (typeof name !== 'string' || name.trim() === '')) {
+        throw new TypeError(`${at}.name must be a non-empty string when given`);
+      }
+      if (seen.has(integrationKey))
+        throw new TypeError(`${at}.integrationKey ${integrationKey} is listed twice`);
+      if (clientIds.has(integrationKey)) {
+        throw new TypeError(
+          `${at}.integrationKey ${integrationKey} is also a Web SDK clientId: Duo keys are unique`,
+        );
+      }
+      seen.add(integrationKey);
+      return Object.freeze(
+        name === undefined ? { integrationKey, secretKey } : { integrationKey, secretKey, name },
+      );
+    }),
+  );
 }
 
 /**
@@ -121,23 +220,53 @@ export function parseUser(username: unknown, spec: unknown): EmulatedUser {
   if (!isPlainObject(spec))
     throw new TypeError(`${where}: spec must be an object such as { result: 'allow' }`);
   rejectUnknownKeys(spec, USER_KEYS, where);
-  const { result, enrolled, device, reason, factor } = spec;
+  const {
+    result,
+    enrolled,
+    newUserPolicy,
+    status,
+    rememberedDevice,
+    trustedNetwork,
+    accessDevice,
+    trustedEndpoints,
+    device,
+    reason,
+    factor,
+  } = spec;
   if (result !== undefined && result !== 'allow' && result !== 'deny' && result !== 'error') {
     throw new TypeError(`${where}: result must be 'allow', 'deny' or 'error'`);
   }
-  if (enrolled !== undefined && typeof enrolled !== 'boolean') {
-    throw new TypeError(`${where}: enrolled must be a boolean`);
+  for (const [key, value] of [
+    ['enrolled', enrolled],
+    ['rememberedDevice', rememberedDevice],
+    ['trustedNetwork', trustedNetwork],
+    ['trustedEndpoints', trustedEndpoints],
+  ] as const) {
+    if (value !== undefined && typeof value !== 'boolean')
+      throw new TypeError(`${where}: ${key} must be a boolean`);
+  }
+  if (newUserPolicy !== undefined && !NEW_USER_POLICIES.includes(newUserPolicy as NewUserPolicy)) {
+    throw new TypeError(`${where}: newUserPolicy must be ${quoted(NEW_USER_POLICIES)}`);
+  }
+  if (status !== undefined && !STATUSES.includes(status as UserStatus)) {
+    throw new TypeError(`${where}: status must be ${quoted(STATUSES)}`);
   }
   if (device !== undefined) {
+    if (accessDevice !== undefined) {
+      throw new TypeError(`${where}: give accessDevice or its shorthand device, not both`);
+    }
     if (!isPlainObject(device)) throw new TypeError(`${where}: device must be { platform, trusted }`);
     rejectUnknownKeys(device, DEVICE_KEYS, `${where}: device`);
     if (device.platform !== 'iOS' && device.platform !== 'Android') {
-      throw new TypeError(`${where}: device.platform must be 'iOS' or 'Android'`);
+      throw new TypeError(
+        `${where}: device.platform must be 'iOS' or 'Android' (the shorthand is a phone's own browser; describe a computer with accessDevice)`,
+      );
     }
     if (device.trusted !== 'trusted' && device.trusted !== 'not trusted' && device.trusted !== 'unknown') {
       throw new TypeError(`${where}: device.trusted must be 'trusted', 'not trusted' or 'unknown'`);
     }
   }
+  if (accessDevice !== undefined) parseAccessDevice(accessDevice, `${where}: accessDevice`);
   for (const [key, value] of [
     ['reason', reason],
     ['factor', factor],
@@ -147,6 +276,92 @@ export function parseUser(username: unknown, spec: unknown): EmulatedUser {
     }
   }
   return spec;
+}
+
+/** Checks an `accessDevice` spec: a known platform, a manager that can vouch for it, well-typed details. */
+function parseAccessDevice(value: unknown, where: string): void {
+  if (!isPlainObject(value)) {
+    throw new TypeError(
+      `${where} must be an object such as { platform: 'Windows', managedBy: 'duo_desktop' }`,
+    );
+  }
+  rejectUnknownKeys(value, ACCESS_DEVICE_KEYS, where);
+  const {
+    platform,
+    managedBy,
+    identifierSynced,
+    compliant,
+    hostname,
+    osVersion,
+    epkey,
+    health,
+    securityAgents,
+  } = value;
+  if (!DEVICE_PLATFORMS.includes(platform as DevicePlatform)) {
+    throw new TypeError(`${where}.platform must be ${quoted(DEVICE_PLATFORMS)}`);
+  }
+  if (managedBy !== undefined) {
+    if (!DEVICE_MANAGERS.includes(managedBy as DeviceManager)) {
+      const hint = typeof managedBy === 'string' ? didYouMean(managedBy, DEVICE_MANAGERS) : undefined;
+      throw new TypeError(
+        `${where}.managedBy must be ${quoted(DEVICE_MANAGERS)}${hint ? ` (did you mean '${hint}'?)` : ''}`,
+      );
+    }
+    const mismatch = managerMismatch(platform as DevicePlatform, managedBy as DeviceManager);
+    if (mismatch) throw new TypeError(`${where}: ${mismatch}`);
+  }
+  for (const [key, flag] of [
+    ['identifierSynced', identifierSynced],
+    ['compliant', compliant],
+  ] as const) {
+    if (flag !== undefined && typeof flag !== 'boolean')
+      throw new TypeError(`${where}.${key} must be a boolean`);
+  }
+  if (identifierSynced !== undefined && isPhone(platform as DevicePlatform)) {
+    throw new TypeError(
+      `${where}.identifierSynced applies to computers: Duo checks a phone through Duo Mobile, not a synced identifier`,
+    );
+  }
+  for (const [key, text, pattern] of [
+    ['hostname', hostname, /^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/],
+    ['osVersion', osVersion, /^[A-Za-z0-9][A-Za-z0-9 ._()-]{0,63}$/],
+    ['epkey', epkey, /^EP[A-Z0-9]{18}$/],
+  ] as const) {
+    if (text !== undefined && (typeof text !== 'string' || !pattern.test(text))) {
+      throw new TypeError(`${where}.${key} must be a string matching ${String(pattern)}`);
+    }
+  }
+  if (health !== undefined) {
+    if (!isPlainObject(health))
+      throw new TypeError(`${where}.health must be { encryption?, firewall?, password? }`);
+    rejectUnknownKeys(health, HEALTH_KEYS, `${where}.health`);
+    for (const key of HEALTH_KEYS) {
+      if (health[key] !== undefined && typeof health[key] !== 'boolean') {
+        throw new TypeError(`${where}.health.${key} must be a boolean`);
+      }
+    }
+  }
+  if (securityAgents !== undefined) {
+    const valid =
+      Array.isArray(securityAgents) &&
+      securityAgents.length <= 20 &&
+      securityAgents.every(
+        (agent) =>
+          isPlainObject(agent) &&
+          Object.keys(agent).every((key) => key === 'name' || key === 'version') &&
+          typeof agent.name === 'string' &&
+          agent.name !== '' &&
+          agent.name.length <= 128 &&
+          (agent.version === undefined || (typeof agent.version === 'string' && agent.version.length <= 64)),
+      );
+    if (!valid)
+      throw new TypeError(`${where}.securityAgents must be an array of { name, version? } (at most 20)`);
+  }
+}
+
+function quoted(values: readonly string[]): string {
+  const list = values.map((value) => `'${value}'`);
+  return list.length === 1 ? list[0]! : `${list.slice(0, -1).join(', ')} or ${list.at(-1)!}`;
 }
 
 /**

@@ -2,8 +2,10 @@
 // Self-contained (inline CSS under a nonce, no scripts, no external loads); every dynamic text is escaped.
 
 import { createHash } from 'node:crypto';
-import type { DevicePlatform, DeviceTrust } from './types';
+import { managerName } from '../devices/managers';
+import { isPhone, type AccessDeviceSnapshot } from './access-device';
 import type { PromptStep } from './state';
+import type { PhonePlatform } from './types';
 
 /** Where the prompt's forms post. */
 export const PROMPT_PATH = '/frame/prompt';
@@ -13,13 +15,15 @@ export interface PromptView {
   readonly step: PromptStep;
   readonly promptId: string;
   readonly appName: string;
+  /** Where the application lives (the redirect_uri's origin): every page links back to it. */
+  readonly appOrigin: string;
   readonly username: string;
   readonly phone: string;
-  readonly platform: DevicePlatform | undefined;
+  readonly platform: PhonePlatform | undefined;
   readonly activationCode: string | undefined;
   readonly notice: string | undefined;
   readonly justEnrolled: boolean;
-  readonly device: { readonly platform: DevicePlatform; readonly trusted: DeviceTrust } | undefined;
+  readonly device: AccessDeviceSnapshot | undefined;
 }
 
 /**
@@ -52,7 +56,8 @@ const STYLE = `
   button.secondary{background:#e8eaed;color:#1f2430}
   button.danger{background:#c5221f}
   button:disabled{background:#e8eaed;color:#9aa0a6;cursor:not-allowed}
-  input[type=tel]{width:100%;padding:.6rem;font:inherit;border:1px solid #c4c7cc;border-radius:8px}
+  input[type=tel],input[type=text]{width:100%;padding:.6rem;font:inherit;border:1px solid #c4c7cc;border-radius:8px}
+  a.back{display:inline-block;margin-top:1rem;color:#1a73e8;font-weight:600}
   label.choice{display:flex;gap:.6rem;align-items:center;padding:.6rem;border:1px solid #c4c7cc;border-radius:8px;margin:.4rem 0}
   .notice{background:#fce8e6;color:#a50e0e;padding:.6rem;border-radius:8px}
   .ok{background:#e6f4ea;color:#137333;padding:.6rem;border-radius:8px}
@@ -101,28 +106,50 @@ ${options.body}
 }
 
 /**
- * Duo's own error page (invalid authorize request, expired prompt). `message` is escaped.
+ * A page that ends a flow (invalid request, expired login): says what happened once, then links back to the
+ * application (`appOrigin`, the origin of its redirect_uri when the emulator knows it), or says where to go when
+ * it does not. `title` and `message` are escaped; the link is built only from an http(s) origin.
  *
  * @example
  * ```ts
- * htmlReply(400, (nonce) => renderErrorPage(nonce, 'Invalid request', 'The request signature is invalid.'));
+ * htmlReply(400, (nonce) => renderDeadEndPage(nonce, { title: 'Invalid request', message: 'The request signature is invalid.', appOrigin: 'https://portal.example' }));
  * ```
  */
-export function renderErrorPage(nonce: string, title: string, message: string): string {
+export function renderDeadEndPage(
+  nonce: string,
+  page: { title: string; message: string; appOrigin?: string | undefined; appName?: string | undefined },
+): string {
+  const origin = safeOrigin(page.appOrigin);
+  const next =
+    origin === undefined
+      ? `<p class="muted" id="where-to-go">Go back to the application you were signing in to and sign in again.</p>`
+      : `<p><a class="back" id="back-to-app" href="${escapeHtml(origin)}/">Back to ${escapeHtml(page.appName ?? origin)}</a></p>`;
   return renderPage({
     nonce,
-    title: `Duo Security — ${title}`,
-    body: `<h1 id="error-title">${escapeHtml(title)}</h1>
-<p id="error-message" class="notice">${escapeHtml(message)}</p>
-<p class="muted">Return to the application and try signing in again.</p>`,
+    title: `Duo Security — ${page.title}`,
+    body: `<h1 id="error-title">${escapeHtml(page.title)}</h1>
+<p id="error-message" class="notice">${escapeHtml(page.message)}</p>
+${next}`,
   });
+}
+
+/** `https://host[:port]` from a URL or origin, only for http(s); undefined for anything else. */
+function safeOrigin(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' || url.protocol === 'http:' ? url.origin : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
  * The prompt page for the transaction's current step. Buttons have stable ids for browser tests:
  * `enroll-start`, `enroll-mobile`, `enroll-phone-continue` (field `phone-number`), `platform-ios` /
  * `platform-android` + `enroll-platform-continue`, `enroll-installed`, `enroll-activate-continue`,
- * `send-push`, `approve`, `deny`, `device-continue`.
+ * `send-push`, `use-passcode` (field `passcode`, `passcode-submit`, `passcode-cancel`), `approve`, `deny`,
+ * `report-fraud`, `device-continue`; every page has `cancel-to-app`, a link back to the application.
  *
  * @example
  * ```ts
@@ -138,6 +165,11 @@ ${inner}
   const button = (id: string, action: string, label: string, className = '') =>
     `<button type="submit" id="${id}" name="action" value="${action}"${className ? ` class="${className}"` : ''}>${escapeHtml(label)}</button>`;
   const who = `<p class="muted">Signing in as <strong id="username">${escapeHtml(view.username)}</strong></p>`;
+  const back = safeOrigin(view.appOrigin);
+  const cancel =
+    back === undefined
+      ? ''
+      : `<p class="muted"><a id="cancel-to-app" href="${escapeHtml(back)}/">Cancel and return to ${escapeHtml(view.appName)}</a></p>`;
 
   let title: string;
   let body: string;
@@ -198,9 +230,21 @@ ${form(button('enroll-activate-continue', 'activated', 'Continue'))}`;
       body = `${enrolled}<h1>Verify it’s you</h1>
 ${who}
 <p>We will send a login request to Duo Mobile on ${escapeHtml(view.phone)}.</p>
-${form(button('send-push', 'push', 'Send me a Push'))}`;
+${form(`${button('send-push', 'push', 'Send me a Push')}
+${button('use-passcode', 'use-passcode', 'Enter a bypass code', 'secondary')}`)}`;
       break;
     }
+    case 'passcode':
+      title = 'Enter a passcode';
+      body = `<h1>Enter a passcode</h1>
+${who}
+${notice}
+<p>Enter a bypass code your administrator gave you.</p>
+${form(`<label for="passcode">Passcode</label>
+<input type="text" id="passcode" name="passcode" inputmode="numeric" autocomplete="one-time-code" required maxlength="32">
+${button('passcode-submit', 'passcode', 'Verify')}`)}
+${form(button('passcode-cancel', 'passcode-cancel', 'Other options', 'secondary'))}`;
+      break;
     case 'pushed':
       title = 'Check for a Duo Push';
       body = `<h1>Check for a Duo Push</h1>
@@ -210,24 +254,41 @@ ${who}
 <h2>Duo Mobile (emulated phone)</h2>
 <p>Are you logging in to ${escapeHtml(view.appName)}?</p>
 ${form(`${button('approve', 'approve', 'Approve')}
-${button('deny', 'deny', 'Deny', 'danger')}`)}
+${button('deny', 'deny', 'Deny', 'danger')}
+${button('report-fraud', 'report-fraud', 'Report fraud', 'danger')}`)}
+<p class="muted">Deny if you pressed something by mistake; Report fraud if you are not signing in.</p>
 </section>`;
       break;
     case 'device-check': {
       title = 'Checking your device';
       const device = view.device;
-      const trust = device?.trusted ?? 'unknown';
-      body = `<h1>Checking your device with Duo Mobile…</h1>
+      const trust = device?.trust ?? 'unknown';
+      // Duo Mobile checks a phone; Duo Desktop (or the management integration through it) checks a computer.
+      const checker = !device
+        ? ''
+        : isPhone(device.platform)
+          ? ' with Duo Mobile'
+          : device.managedBy !== undefined
+            ? ' with Duo Desktop'
+            : '';
+      const manager = device?.managedBy === undefined ? 'nothing (unmanaged)' : managerName(device.managedBy);
+      body = `<h1>Checking your device${checker}…</h1>
 ${who}
 <dl id="device-check">
 <dt>Platform</dt><dd id="device-platform">${escapeHtml(device?.platform ?? 'unknown')}</dd>
+<dt>Managed by</dt><dd id="device-managed-by">${escapeHtml(manager)}</dd>
 <dt>Result</dt><dd id="device-trust" class="${trust === 'trusted' ? 'ok' : 'notice'}">${escapeHtml(trust)}</dd>
 </dl>
 ${form(button('device-continue', 'continue', 'Continue'))}`;
       break;
     }
   }
-  return renderPage({ nonce, title: `Duo Security — ${title}`, body, appName: view.appName });
+  return renderPage({
+    nonce,
+    title: `Duo Security — ${title}`,
+    body: `${body}\n${cancel}`,
+    appName: view.appName,
+  });
 }
 
 /**

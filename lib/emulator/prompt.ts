@@ -1,18 +1,27 @@
 // The interactive Universal Prompt stand-in: a server-side transaction walked through enrollment, "Send me a
-// Push", the emulated phone's Approve / Deny and the device check, each step a page whose form posts back here.
+// Push" (or "Enter a bypass code"), the emulated phone's Approve / Deny / Report fraud and the device check, each
+// step a page whose form posts back here.
 
 import { randomBytes } from 'node:crypto';
-import type { FormParams } from './body';
-import { finishLogin, logFields, outcomeFor, type LoginTrigger } from './grants';
-import { PROMPT_PATH, renderErrorPage, renderPromptPage } from './pages';
+import { finishLogin, logFields, outcomeFor, shortcutFor, type LoginTrigger } from './grants';
+import { PROMPT_PATH, renderDeadEndPage, renderPromptPage } from './pages';
+import type { FormParams } from './params';
 import { htmlReply, redirectReply, type Reply } from './reply';
-import type { EmulatorState, PendingLogin, PromptTransaction, UserRecord } from './state';
-import { DEFAULT_PHONE } from './tokens';
-import type { DevicePlatform } from './types';
+import {
+  DEFAULT_PHONE,
+  type EmulatorState,
+  type PendingLogin,
+  type PromptTransaction,
+  type UserRecord,
+} from './state';
+
+/** Wrong bypass codes allowed per prompt before the login is denied (`invalid_passcode`), as Duo's lockout would. */
+const MAX_PASSCODE_ATTEMPTS = 5;
 
 /**
- * Opens a prompt transaction for a validated authorize request and sends the browser to its first page
- * (enrollment for users not enrolled, otherwise "Send me a Push").
+ * Starts the interactive prompt for a validated authorize request: Duo's own decision when no factor is needed
+ * (bypass status, a remembered device, the New User policy…) redirects back at once; otherwise the browser goes
+ * to the first page (enrollment for users not enrolled, otherwise "Send me a Push").
  *
  * @example
  * ```ts
@@ -20,6 +29,8 @@ import type { DevicePlatform } from './types';
  * ```
  */
 export function startPrompt(state: EmulatorState, login: PendingLogin, user: UserRecord): Reply {
+  const shortcut = shortcutFor(user);
+  if (shortcut) return finishLogin(state, login, shortcut, 302);
   const prompt: PromptTransaction = {
     id: randomBytes(18).toString('base64url'),
     login,
@@ -30,6 +41,8 @@ export function startPrompt(state: EmulatorState, login: PendingLogin, user: Use
     activationCode: undefined,
     notice: undefined,
     justEnrolled: false,
+    completedWith: undefined,
+    passcodeAttempts: 0,
   };
   state.storePrompt(prompt);
   state.record({ ...logFields(login), outcome: user.enrolled ? 'prompt:auth' : 'prompt:enroll' });
@@ -37,17 +50,17 @@ export function startPrompt(state: EmulatorState, login: PendingLogin, user: Use
 }
 
 /**
- * `GET /frame/prompt?sid=…`: the page for the transaction's current step, or an error page when the
- * transaction is unknown, finished or expired.
+ * `GET /frame/prompt?sid=…`: the page for the transaction's current step, or the dead-end page (400, with a
+ * link back to the application when the emulator knows it) when the transaction is unknown, finished or expired.
  *
  * @example
  * ```ts
- * const reply = showPrompt(state, url.searchParams.get('sid'));
+ * const reply = showPrompt(state, params.get('sid'));
  * ```
  */
 export function showPrompt(state: EmulatorState, promptId: unknown): Reply {
   const prompt = state.prompt(promptId);
-  if (!prompt) return expired();
+  if (!prompt) return expired(state.finishedApp(promptId));
   const user = state.user(prompt.login.username);
   const notice = prompt.notice;
   prompt.notice = undefined;
@@ -58,13 +71,14 @@ export function showPrompt(state: EmulatorState, promptId: unknown): Reply {
         step: prompt.step,
         promptId: prompt.id,
         appName: prompt.login.app.name ?? 'This application',
+        appOrigin: new URL(prompt.login.redirectUri).origin,
         username: prompt.login.username,
-        phone: prompt.phone ?? user.phone ?? DEFAULT_PHONE,
+        phone: prompt.phone ?? user.phone?.display ?? DEFAULT_PHONE,
         platform: prompt.platform,
         activationCode: prompt.activationCode,
         notice,
         justEnrolled: prompt.justEnrolled,
-        device: user.device,
+        device: state.accessSnapshot(user),
       }),
     [new URL(prompt.login.redirectUri).origin],
   );
@@ -77,17 +91,28 @@ export function showPrompt(state: EmulatorState, promptId: unknown): Reply {
  *
  * @example
  * ```ts
- * const reply = advancePrompt(state, params); // params: sid, action (+ phone, platform)
+ * const reply = advancePrompt(state, params); // params: sid, action (+ phone, platform, passcode)
  * ```
  */
 export function advancePrompt(state: EmulatorState, params: FormParams): Reply {
-  const prompt = state.prompt(params.get('sid'));
-  if (!prompt) return expired();
+  const promptId = params.get('sid');
+  const prompt = state.prompt(promptId);
+  if (!prompt) return expired(state.finishedApp(promptId));
   const user = state.user(prompt.login.username);
   const action = params.get('action');
   const finish = (trigger: LoginTrigger) => {
-    state.prompts.delete(prompt.id);
+    state.finishPrompt(prompt);
     return finishLogin(state, prompt.login, outcomeFor(user, trigger), 303);
+  };
+  /** After a completed factor: the device check when the sign-in comes from a described device, else done. */
+  const completed = (trigger: 'approve' | 'passcode') => {
+    if (!user.accessDevice) return finish(trigger);
+    prompt.completedWith = trigger;
+    prompt.step = 'device-check';
+    return redirectReply(303, promptLocation(prompt));
+  };
+  const seenByDuoMobile = () => {
+    if (user.phone) user.phone.lastSeen = state.now();
   };
 
   switch (`${prompt.step} ${action ?? ''}`) {
@@ -110,19 +135,17 @@ export function advancePrompt(state: EmulatorState, params: FormParams): Reply {
       const platform = params.get('platform');
       if (platform !== 'iOS' && platform !== 'Android') prompt.notice = 'Choose iPhone or Android.';
       else {
-        prompt.platform = platform satisfies DevicePlatform;
+        prompt.platform = platform;
         prompt.step = 'enroll-install';
       }
       break;
     }
     case 'enroll-install installed':
-      prompt.activationCode = activationCode();
+      prompt.activationCode = activationCode(state);
       prompt.step = 'enroll-activate';
       break;
     case 'enroll-activate activated':
-      user.enrolled = true;
-      user.phone = prompt.phone;
-      user.phonePlatform = prompt.platform;
+      state.enrollPhone(user, prompt.phone ?? DEFAULT_PHONE, prompt.platform ?? 'iOS');
       prompt.justEnrolled = true;
       prompt.step = 'auth';
       state.record({ ...logFields(prompt.login), outcome: 'prompt:enrolled' });
@@ -130,14 +153,48 @@ export function advancePrompt(state: EmulatorState, params: FormParams): Reply {
     case 'auth push':
       prompt.step = 'pushed';
       break;
-    case 'pushed approve':
-      if (!user.device) return finish('approve');
-      prompt.step = 'device-check';
+    case 'auth use-passcode':
+      prompt.step = 'passcode';
       break;
+    case 'passcode passcode-cancel':
+      prompt.step = 'auth';
+      break;
+    case 'passcode passcode': {
+      const passcode = (params.get('passcode') ?? '').replace(/\s/g, '');
+      if (/^\d{1,16}$/.test(passcode) && state.useBypassCode(user, passcode)) {
+        state.record({ ...logFields(prompt.login), outcome: 'prompt:bypass_code' });
+        return completed('passcode');
+      }
+      prompt.passcodeAttempts += 1;
+      if (prompt.passcodeAttempts >= MAX_PASSCODE_ATTEMPTS) {
+        state.finishPrompt(prompt);
+        return finishLogin(
+          state,
+          prompt.login,
+          {
+            kind: 'code',
+            result: 'deny',
+            reason: 'invalid_passcode',
+            factor: 'bypass_code',
+            liveFactor: true,
+          },
+          303,
+        );
+      }
+      prompt.notice = 'Incorrect passcode. Enter a valid bypass code from your administrator.';
+      break;
+    }
+    case 'pushed approve':
+      seenByDuoMobile();
+      return completed('approve');
     case 'pushed deny':
+      seenByDuoMobile();
       return finish('deny');
+    case 'pushed report-fraud':
+      seenByDuoMobile();
+      return finish('fraud');
     case 'device-check continue':
-      return finish('approve');
+      return finish(prompt.completedWith ?? 'approve');
     default:
       break;
   }
@@ -148,13 +205,15 @@ function promptLocation(prompt: PromptTransaction): string {
   return `${PROMPT_PATH}?sid=${encodeURIComponent(prompt.id)}`;
 }
 
-function expired(): Reply {
+/** The page a finished, expired or unknown prompt gets: said once, with the way back to the application. */
+function expired(app: { origin: string; appName: string | undefined } | undefined): Reply {
   return htmlReply(400, (nonce) =>
-    renderErrorPage(
-      nonce,
-      'This login has expired',
-      'This Duo login is unknown, already completed or expired. Return to the application and sign in again.',
-    ),
+    renderDeadEndPage(nonce, {
+      title: 'This login has expired',
+      message: 'This Duo login is unknown, already completed or expired.',
+      appOrigin: app?.origin,
+      appName: app?.appName,
+    }),
   );
 }
 
@@ -168,10 +227,7 @@ function normalisePhone(value: string | undefined): string | undefined {
 }
 
 /** Duo-style activation code shown under the stand-in QR pattern. */
-function activationCode(): string {
-  const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
-  const bytes = randomBytes(16);
-  let code = '';
-  for (const byte of bytes) code += alphabet[byte % alphabet.length];
+function activationCode(state: EmulatorState): string {
+  const code = state.randomCode(16);
   return `${code.slice(0, 4)}-${code.slice(4, 8)}-${code.slice(8, 12)}-${code.slice(12, 16)}`;
 }

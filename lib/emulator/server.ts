@@ -1,10 +1,9 @@
-// The emulator's HTTPS server: routing, request counting, injected faults (down, error, hang, slow), body
-// limits, and a close() that leaves no socket or timer behind.
+// The emulator's HTTPS server: an Express app routing Duo's endpoints, counting requests, parsing bodies with
+// Express's own parsers, injecting faults (down, error, hang, slow), and a close() that leaves no socket or timer.
 
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import https from 'node:https';
 import type { Socket } from 'node:net';
-import { FormParams, readBody } from './body';
 import {
   AUTHORIZE_PATH,
   HEALTH_PATH,
@@ -15,6 +14,7 @@ import {
   type RequestContext,
 } from './oauth';
 import { PROMPT_PATH } from './pages';
+import { FormParams, MAX_BODY_BYTES } from './params';
 import { advancePrompt, showPrompt } from './prompt';
 import { jsonReply, send, textReply, type Reply } from './reply';
 import type { EmulatorState } from './state';
@@ -29,6 +29,9 @@ export interface EmulatorServer {
   readonly close: () => Promise<void>;
 }
 
+/** Mounts extra routes (the Admin API, activation links) before the 404. */
+export type RouteInstaller = (app: express.Express) => void;
+
 /**
  * Builds (does not start) the HTTPS server answering Duo's endpoints from `state`.
  *
@@ -42,13 +45,14 @@ export interface EmulatorServer {
 export function createEmulatorServer(
   state: EmulatorState,
   tls: { key: string; cert: string },
+  installers: readonly RouteInstaller[] = [],
 ): EmulatorServer {
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   let closing: Promise<void> | undefined;
 
   /** Runs `task` after `ms` unless the client leaves or the emulator closes first. */
-  const later = (res: ServerResponse, ms: number, task: () => void) => {
+  const later = (res: Response, ms: number, task: () => void) => {
     const timer = setTimeout(() => {
       timers.delete(timer);
       task();
@@ -60,52 +64,12 @@ export function createEmulatorServer(
     });
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const raw = req.url ?? '/';
-    const queryAt = raw.indexOf('?');
-    const path = queryAt < 0 ? raw : raw.slice(0, queryAt);
-    const query = new URLSearchParams(queryAt < 0 ? '' : raw.slice(queryAt + 1));
-    const method = req.method ?? 'GET';
-    const endpoint = endpointFor(path);
-    if (endpoint) state.count(endpoint);
-    if (!endpoint && path !== PROMPT_PATH) return send(res, textReply(404, 'Not found'));
-
-    let body: Buffer | undefined;
-    if (method === 'POST') {
-      const read = await readBody(req);
-      if (!read.ok) {
-        if (endpoint) state.record({ endpoint, outcome: `body_${read.reason}` });
-        if (read.reason === 'too-large') {
-          return send(res, textReply(413, 'Request body too large', { connection: 'close' }));
-        }
-        return void res.destroy();
-      }
-      body = read.body;
-    }
-    const context: RequestContext = {
-      method,
-      path,
-      params: FormParams.parse(query, body, req.headers['content-type']),
-      remoteAddress: normaliseAddress(req.socket.remoteAddress),
-      userAgent: String(req.headers['user-agent'] ?? '').slice(0, 512),
-    };
-
-    switch (endpoint) {
-      case 'health':
-        return withFault(res, 'health', () => handleHealth(state, context));
-      case 'token':
-        return withFault(res, 'token', () => handleToken(state, context));
-      case 'authorize':
-        return send(res, handleAuthorize(state, context));
-      default:
-        if (method === 'GET') return send(res, showPrompt(state, query.get('sid')));
-        if (method === 'POST') return send(res, advancePrompt(state, context.params));
-        return send(res, textReply(405, 'Method not allowed', { allow: 'GET, POST' }));
-    }
-  };
-
   /** Applies the health or token fault in force when the request arrived, then answers with `answer()`. */
-  const withFault = (res: ServerResponse, endpoint: 'health' | 'token', answer: () => Reply): void => {
+  const withFault = async (
+    res: Response,
+    endpoint: 'health' | 'token',
+    answer: () => Promise<Reply>,
+  ): Promise<void> => {
     const fault = state.fault;
     const kind = endpoint === 'health' ? fault?.health : fault?.token;
     switch (kind) {
@@ -114,21 +78,7 @@ export function createEmulatorServer(
         return send(res, loadBalancerDown());
       case 'error':
         state.record({ endpoint, outcome: 'fault:error' });
-        return send(
-          res,
-          endpoint === 'health'
-            ? jsonReply(200, {
-                stat: 'FAIL',
-                code: 50000,
-                message: 'Internal server error',
-                message_detail: 'The Duo emulator is injecting a health check failure.',
-                timestamp: state.nowSeconds(),
-              })
-            : jsonReply(500, {
-                error: 'server_error',
-                error_description: 'The Duo emulator is injecting a token endpoint failure.',
-              }),
-        );
+        return send(res, injectedError(state, endpoint));
       case 'refused':
         state.record({ endpoint, outcome: 'fault:refused' });
         return send(
@@ -146,23 +96,75 @@ export function createEmulatorServer(
         return; // accepted, never answered: close() destroys the connection
       case 'slow':
         state.record({ endpoint, outcome: 'fault:slow' });
-        return later(res, fault?.delayMs ?? DEFAULT_SLOW_MS, () => send(res, answer()));
+        // Answered as of when the delay ends (a code may expire meanwhile), as a slow Duo would.
+        return later(res, fault?.delayMs ?? DEFAULT_SLOW_MS, () => {
+          answer().then(
+            (reply) => send(res, reply),
+            () => send(res, textReply(500, 'Duo emulator internal error')),
+          );
+        });
       default:
-        return send(res, answer());
+        return send(res, await answer());
     }
   };
 
-  const server = https.createServer({ key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2' }, (req, res) => {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', false);
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
+
+  app.use((req, res, next) => {
     req.on('error', () => undefined);
     res.on('error', () => undefined);
     // Responses are dated by the emulator's clock, as a Duo whose clock differs from ours would date them.
     res.setHeader('date', new Date(state.now()).toUTCString());
-    handle(req, res).catch(() => {
-      // A bug, never bad input: answer something rather than leave the request open.
-      if (!res.headersSent) send(res, textReply(500, 'Duo emulator internal error'));
-      else res.destroy();
-    });
+    const endpoint = endpointFor(req.path);
+    if (endpoint) state.count(endpoint);
+    next();
   });
+
+  const body = readBody(state);
+  app.all(
+    HEALTH_PATH,
+    body,
+    handle(async (req, res) =>
+      withFault(res, 'health', async () => handleHealth(state, await requestContext(req))),
+    ),
+  );
+  app.all(
+    TOKEN_PATH,
+    body,
+    handle(async (req, res) =>
+      withFault(res, 'token', async () => handleToken(state, await requestContext(req))),
+    ),
+  );
+  app.all(
+    AUTHORIZE_PATH,
+    body,
+    handle(async (req, res) => send(res, await handleAuthorize(state, await requestContext(req)))),
+  );
+  app.all(
+    PROMPT_PATH,
+    body,
+    handle(async (req, res) => {
+      const context = await requestContext(req);
+      if (req.method === 'GET') return send(res, showPrompt(state, context.params.get('sid')));
+      if (req.method === 'POST') return send(res, advancePrompt(state, context.params));
+      return send(res, textReply(405, 'Method not allowed', { allow: 'GET, POST' }));
+    }),
+  );
+  for (const install of installers) install(app);
+
+  app.use((_req, res) => send(res, textReply(404, 'Not found')));
+  app.use((_error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    // A bug, never bad input: answer something rather than leave the request open.
+    if (!res.headersSent) send(res, textReply(500, 'Duo emulator internal error'));
+    else res.destroy();
+  });
+
+  const server = https.createServer({ key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2' }, app);
   // Raw TCP sockets, tracked from accept so even one stuck in the TLS handshake is destroyed by close().
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
@@ -187,7 +189,76 @@ export function createEmulatorServer(
   return { server, close };
 }
 
-function endpointFor(path: string): EmulatorEndpoint | undefined {
+/**
+ * The parsed request as handlers see it: parameters from the query and the body, the browser's address and
+ * User-Agent (reported as the access device).
+ *
+ * @example
+ * ```ts
+ * const context = await requestContext(req);
+ * context.params.get('client_id');
+ * ```
+ */
+export async function requestContext(req: Request): Promise<RequestContext> {
+  return {
+    method: req.method,
+    path: req.path,
+    params: await FormParams.fromRequest(req),
+    remoteAddress: normaliseAddress(req.socket.remoteAddress),
+    userAgent: String(req.headers['user-agent'] ?? '').slice(0, 512),
+  };
+}
+
+/**
+ * Reads a POST body with Express's parsers, capped at 64 KB: urlencoded into `req.body`, multipart kept as bytes
+ * for the platform's parser, anything else read (so the cap applies) and ignored. Too large → 413 and the
+ * connection closed; a broken upload → the connection dropped; an unsupported charset or encoding → no body.
+ *
+ * @example
+ * ```ts
+ * app.all('/oauth/v1/token', readBody(state), tokenHandler);
+ * ```
+ */
+export function readBody(state: EmulatorState): RequestHandler {
+  const parsers: RequestHandler[] = [
+    express.urlencoded({ extended: false, limit: MAX_BODY_BYTES, parameterLimit: 1000 }),
+    express.raw({ type: 'multipart/form-data', limit: MAX_BODY_BYTES }),
+    express.raw({ type: () => true, limit: MAX_BODY_BYTES }),
+  ];
+  return (req, res, next) => {
+    const endpoint = endpointFor(req.path);
+    const run = (index: number): void => {
+      const parser = parsers[index];
+      if (!parser) return next();
+      void parser(req, res, (error?: unknown) => {
+        if (error === undefined || error === null || error === 'route' || error === 'router')
+          return run(index + 1);
+        const type = (error as { type?: unknown }).type;
+        if (type === 'entity.too.large' || type === 'parameters.too.many') {
+          if (endpoint) state.record({ endpoint, outcome: 'body_too-large' });
+          return send(res, textReply(413, 'Request body too large', { connection: 'close' }));
+        }
+        if (type === 'request.aborted' || type === 'request.size.invalid' || type === 'stream.encoding.set') {
+          if (endpoint) state.record({ endpoint, outcome: 'body_aborted' });
+          return void res.destroy();
+        }
+        // An encoding or charset the parsers do not read: carry on as if no body had been sent.
+        req.body = undefined;
+        return run(index + 1);
+      });
+    };
+    run(0);
+  };
+}
+
+/** Wraps an async handler so a rejection becomes the app's 500, never an unhandled rejection. */
+function handle(handler: (req: Request, res: Response) => Promise<void>): RequestHandler {
+  return (req, res, next) => {
+    handler(req, res).catch(next);
+  };
+}
+
+function endpointFor(path: string): Exclude<EmulatorEndpoint, 'admin'> | undefined {
   switch (path) {
     case HEALTH_PATH:
       return 'health';
@@ -198,6 +269,21 @@ function endpointFor(path: string): EmulatorEndpoint | undefined {
     default:
       return undefined;
   }
+}
+
+function injectedError(state: EmulatorState, endpoint: 'health' | 'token'): Reply {
+  return endpoint === 'health'
+    ? jsonReply(200, {
+        stat: 'FAIL',
+        code: 50000,
+        message: 'Internal server error',
+        message_detail: 'The Duo emulator is injecting a health check failure.',
+        timestamp: state.nowSeconds(),
+      })
+    : jsonReply(500, {
+        error: 'server_error',
+        error_description: 'The Duo emulator is injecting a token endpoint failure.',
+      });
 }
 
 /** What a failing load balancer in front of Duo answers: not Duo's JSON at all. */

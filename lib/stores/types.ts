@@ -58,6 +58,11 @@ export interface DeviceRecord {
   readonly osVersion?: string;
   readonly browser?: string;
   readonly browserVersion?: string;
+  /**
+   * What vouched for the device when Duo reported it trusted: a management code such as `duo_mobile`,
+   * `duo_desktop` or `ivanti` (DuoAuthResult.device.vouchedBy). Absent when not trusted or not reported.
+   */
+  readonly vouchedBy?: string;
   /** Whether the tenant's policy applied to this user (in scope of activation). */
   readonly policyActive: boolean;
   readonly policy: 'off' | 'monitor' | 'block';

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { adminApiCall } from '../helpers/duo';
 import { CLIENT_ID, SECRET, tempDir, tenantDoc } from '../policy/helpers';
 import { runCli, startCli, writeJson } from './helpers';
 
@@ -133,6 +134,100 @@ describe('duo-mfa emulator', () => {
       } finally {
         assert.equal(await stop(running), 0);
       }
+    });
+
+    it('serves each tenant’s duo.adminApi credentials to the Admin API, never printing the secret key', async () => {
+      const adminKey = 'DIADMINCLITEST000001';
+      const adminSecret = 'admin-secret-from-env-0123456789abcdefgh';
+      const policy = writeJson(tmp.path('admin.json'), {
+        tenants: {
+          acme: tenantDoc({
+            duo: {
+              clientId: CLIENT_ID,
+              clientSecret: SECRET,
+              apiHost: '127.0.0.1:8443',
+              adminApi: {
+                integrationKey: adminKey,
+                secretKey: { env: 'ACME_ADMIN_SECRET' },
+                apiHost: '127.0.0.1:8443',
+              },
+            },
+          }),
+        },
+      });
+      const running = await startEmulator(
+        ['--port', '0', '--policy', policy, '--ca-out', tmp.path('admin-ca.pem')],
+        {
+          ACME_ADMIN_SECRET: adminSecret,
+        },
+      );
+      try {
+        const apiHost = field(running.banner, 'apiHost')!;
+        assert.match(
+          running.banner,
+          new RegExp(
+            `\\n  Admin API applications:\\n    acme: ${adminKey} \\(its apiHost is 127\\.0\\.0\\.1:8443\\)\\n`,
+          ),
+        );
+        assert.ok(!running.banner.includes(adminSecret), 'the Admin API secret was printed');
+        const ca = readFileSync(tmp.path('admin-ca.pem'), 'utf8');
+        const found = await adminApiCall(
+          { apiHost, ca },
+          'GET',
+          '/admin/v1/users',
+          { username: 'nobody' },
+          {
+            app: { integrationKey: adminKey, secretKey: adminSecret },
+          },
+        );
+        assert.deepEqual(found, { stat: 'OK', response: [] });
+        const refused = await adminApiCall(
+          { apiHost, ca },
+          'GET',
+          '/admin/v1/users',
+          {},
+          {
+            app: { integrationKey: adminKey, secretKey: 'x'.repeat(40) },
+          },
+        );
+        assert.equal(refused.code, 40103);
+      } finally {
+        assert.equal(await stop(running), 0);
+      }
+    });
+
+    it('exits 1 naming the path when duo.adminApi is malformed or its secret is missing', async () => {
+      const policy = writeJson(tmp.path('bad-admin.json'), {
+        tenants: {
+          acme: tenantDoc({
+            duo: {
+              clientId: CLIENT_ID,
+              clientSecret: SECRET,
+              apiHost: '127.0.0.1:8443',
+              adminApi: { integrationKey: 'short', secretKey: { env: 'NOT_SET_ANYWHERE' } },
+            },
+          }),
+        },
+      });
+      const result = await runCli([
+        'emulator',
+        '--port',
+        '0',
+        '--policy',
+        policy,
+        '--ca-out',
+        tmp.path('y.pem'),
+      ]);
+      assert.equal(result.code, 1);
+      assert.match(
+        result.stderr,
+        /tenants\.acme\.duo\.adminApi\.integrationKey: must be a string of exactly 20 characters/,
+      );
+      assert.match(
+        result.stderr,
+        /tenants\.acme\.duo\.adminApi\.secretKey: environment variable NOT_SET_ANYWHERE is not set/,
+      );
+      assert.ok(!existsSync(tmp.path('y.pem')));
     });
 
     it('exits 1 without starting when the policy is invalid', async () => {

@@ -181,6 +181,39 @@ describe('Trusted Endpoints', () => {
     }
   });
 
+  describe('access devices as Duo documents Trusted Endpoints (tenant te-block-all)', () => {
+    const cases = [
+      ['a laptop with Duo Desktop', { platform: 'Windows', managedBy: 'duo_desktop' }, 'trusted'],
+      [
+        'an Ivanti-managed laptop with a synced identifier',
+        { platform: 'macOS', managedBy: 'ivanti', identifierSynced: true },
+        'trusted',
+      ],
+      ['an Ivanti-managed laptop not synced yet', { platform: 'macOS', managedBy: 'ivanti' }, 'not trusted'],
+      [
+        'an unmanaged laptop whose user approves on a phone with Duo Mobile',
+        { platform: 'Windows' },
+        'not trusted',
+      ],
+      ['the phone’s own browser with Duo Mobile', { platform: 'iOS', managedBy: 'duo_mobile' }, 'trusted'],
+    ] as const;
+    let n = 0;
+    for (const [name, accessDevice, trust] of cases) {
+      it(`${name}: ${trust === 'trusted' ? 'let in' : 'blocked'}, recorded as ${trust}`, async () => {
+        const username = `ad-user-${++n}`;
+        emulator.setUser(username, { accessDevice });
+        const agent = agentFor(t.app);
+        await login(agent, { username, tenant: 'te-block-all' });
+        const res = await agent
+          .get(await duoAnswers(emulator, await beginMfa(agent)))
+          .set('Accept', 'text/html');
+        assert.equal(res.status, trust === 'trusted' ? 303 : 403, res.text.slice(0, 200));
+        const mine = (await t.mfa.deviceInsight('te-block-all')).find((d) => d.users.includes(username));
+        assert.equal(mine?.trusted, trust);
+      });
+    }
+  });
+
   describe('device insight', () => {
     it('groups outcomes by device, with its latest trust status, last seen and users, and answers --search', async () => {
       emulator.setUser('ivy', { device: { platform: 'Android', trusted: 'trusted' } });

@@ -1,6 +1,7 @@
 // The interactive prompt: enrollment, "Send me a Push", the emulated phone's Approve / Deny, the device check,
 // and the code each path ends with (exchanged through the real adapter).
 import assert from 'node:assert/strict';
+import { decodeJwt } from 'jose';
 import { DuoAdapter } from '../../lib/duo/adapter';
 import { isDuoMfaError } from '../../lib/errors';
 import { startDuoEmulator, type DuoEmulator } from '../../lib/emulator/index';
@@ -9,6 +10,9 @@ import {
   REDIRECT_URL,
   TEST_APP,
   clickAndFollow,
+  parseForms,
+  tokenForm,
+  emulatorRequest,
   clickButton,
   enroll,
   getPage,
@@ -38,6 +42,14 @@ describe('emulator interactive prompt', () => {
   const state = 'interactive-state-0123456789abcdef';
   const start = async (username: string) =>
     openPrompt(emulator, await adapter.createAuthUrl(credentials(), username, state));
+  /** The id_token's claims for a code, exchanged by hand (the adapter hides denied tokens behind an error). */
+  const idToken = async (code: string) => {
+    const res = await emulatorRequest(emulator, 'POST', '/oauth/v1/token', {
+      form: tokenForm(emulator, TEST_APP, code),
+    });
+    assert.equal(res.status, 200, res.body);
+    return decodeJwt(res.json.id_token) as Record<string, any>;
+  };
   const codeFrom = (location: URL) => {
     assert.equal(location.origin + location.pathname, REDIRECT_URL);
     assert.equal(location.searchParams.get('state'), state);
@@ -76,14 +88,45 @@ describe('emulator interactive prompt', () => {
     });
   });
 
-  describe('when the user presses Deny on the emulated phone', () => {
-    it('redirects with a code whose token says deny (user_marked_fraud): ERR_DUO_DENIED', async () => {
+  describe('when the user presses Deny or Report fraud on the emulated phone (S47)', () => {
+    it('offers Approve, Deny and Report fraud as separate buttons', async () => {
+      const pushed = await clickAndFollow(emulator, await start('bob'), 'send-push');
+      const buttons = parseForms(pushed.page!.html).flatMap((form) => Object.keys(form.buttons));
+      assert.deepEqual(buttons, ['approve', 'deny', 'report-fraud']);
+    });
+
+    it('Deny redirects with a code whose token is a plain deny (user_mistake): ERR_DUO_DENIED', async () => {
       const location = await pushAndAnswer(emulator, await start('bob'), 'deny');
       await assert.rejects(adapter.exchange(credentials(), codeFrom(location), 'bob'), (error) => {
         assert.ok(isDuoMfaError(error, 'ERR_DUO_DENIED'));
-        assert.equal(error.details.reason, 'user_marked_fraud');
+        assert.equal(error.details.reason, 'user_mistake');
+        assert.equal(error.details.status, 'deny');
         return true;
       });
+    });
+
+    it('Report fraud redirects with a code whose token says fraud (user_marked_fraud): ERR_DUO_DENIED', async () => {
+      const location = await pushAndAnswer(emulator, await start('bob'), 'report-fraud');
+      await assert.rejects(adapter.exchange(credentials(), codeFrom(location), 'bob'), (error) => {
+        assert.ok(isDuoMfaError(error, 'ERR_DUO_DENIED'));
+        assert.equal(error.details.reason, 'user_marked_fraud');
+        assert.equal(error.details.status, 'deny');
+        return true;
+      });
+    });
+
+    it('gives the two distinct auth_context results Duo logs: denied and fraud', async () => {
+      const results: Array<[string, string]> = [];
+      for (const answer of ['deny', 'report-fraud'] as const) {
+        const location = await pushAndAnswer(emulator, await start('bob'), answer);
+        const claims = await idToken(codeFrom(location));
+        results.push([claims.auth_context.result, claims.auth_context.reason]);
+        assert.equal(claims.auth_context.factor, 'duo_push');
+      }
+      assert.deepEqual(results, [
+        ['denied', 'user_mistake'],
+        ['fraud', 'user_marked_fraud'],
+      ]);
     });
   });
 

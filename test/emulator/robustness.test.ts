@@ -1,11 +1,11 @@
 // Bad input never breaks the emulator: unknown paths, oversized bodies and malformed parameters get 4xx, never 5xx.
 import assert from 'node:assert/strict';
 import { startDuoEmulator, type DuoEmulator } from '../../lib/emulator/index';
-import { signJwt } from '../../lib/emulator/jwt';
 import {
   TEST_APP,
   emulatorRequest,
   healthForm,
+  signJwt,
   tokenForm,
   type EmulatorRequestOptions,
 } from '../helpers/duo';
@@ -194,6 +194,34 @@ describe('emulator robustness', () => {
       ],
       ['prompt get with arrays', 'GET', '/frame/prompt?sid=a&sid=b', () => ({})],
       ['prompt with another method', 'DELETE', '/frame/prompt', () => ({})],
+      ['admin without credentials', 'GET', '/admin/v1/users', () => ({})],
+      [
+        'admin with garbage credentials',
+        'GET',
+        '/admin/v1/users?username=%00',
+        () => ({ headers: { authorization: 'Basic !!!!', date: 'not a date' } }),
+      ],
+      [
+        'admin with credentials that are not ikey:signature',
+        'GET',
+        '/admin/v1/users',
+        () => ({ headers: { authorization: `Basic ${Buffer.from('no-colon').toString('base64')}` } }),
+      ],
+      [
+        'admin with broken JSON',
+        'POST',
+        '/admin/v1/users/DU000000000000000000/bypass_codes',
+        () => ({ body: '{"count":', headers: { 'content-type': 'application/json' } }),
+      ],
+      [
+        'admin with a body over 64 KB',
+        'POST',
+        '/admin/v1/users/DU000000000000000000/bypass_codes',
+        () => urlencoded(`count=${'9'.repeat(70 * 1024)}`),
+      ],
+      ['admin with an unknown path and method', 'PATCH', '/admin/v9/../../etc/passwd', () => ({})],
+      ['an unknown activation link', 'GET', '/activate/NOSUCHCODE', () => ({})],
+      ['an activation link with odd characters', 'GET', '/activate/%3Cscript%3E', () => ({})],
     ];
     for (const [name, method, path, options] of cases) {
       it(`answers 4xx or a Duo FAIL, never 5xx: ${name}`, async () => {

@@ -2,11 +2,36 @@
 // assertions and authorize URLs made by hand, and a driver for the interactive prompt pages.
 
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import https from 'node:https';
+import { createRequire } from 'node:module';
+import { base64url } from 'jose';
 import type { DuoEmulator } from '../../lib/emulator/index';
-import { signJwt, type JwtAlgorithm } from '../../lib/emulator/jwt';
 import { readBody } from './body';
+
+/** Algorithms tests forge tokens with: HS512 (what Duo uses), and HS256 / none for tokens that must be refused. */
+export type JwtAlgorithm = 'HS512' | 'HS256' | 'none';
+
+/**
+ * A compact JWS signed now (synchronously, so test tables can build requests inline), with jose's base64url and
+ * node's HMAC: HS512 by default, HS256 or `none` to forge refused tokens; `header` adds or overrides header
+ * fields (e.g. `{ alg: 'RS256' }` over an HMAC signature).
+ */
+export function signJwt(
+  claims: Record<string, unknown>,
+  secret: string,
+  options: { alg?: JwtAlgorithm; header?: Record<string, unknown> } = {},
+): string {
+  const alg = options.alg ?? 'HS512';
+  const encode = (value: unknown) => base64url.encode(JSON.stringify(value));
+  const input = `${encode({ alg, typ: 'JWT', ...options.header })}.${encode(claims)}`;
+  if (alg === 'none') return `${input}.`;
+  const mac = createHmac(alg === 'HS512' ? 'sha512' : 'sha256', secret)
+    .update(input)
+    .digest();
+  return `${input}.${base64url.encode(mac)}`;
+}
 
 export interface TestApplication {
   readonly clientId: string;
@@ -364,11 +389,14 @@ export async function enroll(
   return page;
 }
 
-/** From the push page: "Send me a Push", then Approve or Deny (and the device check's Continue when shown). */
+/**
+ * From the push page: "Send me a Push", then Approve, Deny or Report fraud (and the device check's Continue when
+ * shown).
+ */
 export async function pushAndAnswer(
   emulator: Pick<DuoEmulator, 'url' | 'ca'>,
   authPage: PromptPage,
-  answer: 'approve' | 'deny',
+  answer: 'approve' | 'deny' | 'report-fraud',
 ): Promise<URL> {
   const pushed = await clickAndFollow(emulator, authPage, 'send-push');
   assert.ok(pushed.page, 'send-push left the prompt');
@@ -381,4 +409,65 @@ export async function pushAndAnswer(
     `expected the redirect back to the application, got a page: ${next.page?.html.slice(0, 300)}`,
   );
   return next.done;
+}
+
+// ---- The Duo Admin API, through the real @duosecurity/duo_api client ----
+
+/** The part of @duosecurity/duo_api 1.5's Client the tests use (the package ships no types). */
+interface DuoApiClient {
+  jsonApiCall(
+    method: string,
+    path: string,
+    params: Record<string, string>,
+    callback: (body: any) => void,
+  ): void;
+}
+interface DuoApiModule {
+  Client: new (ikey: string, skey: string, host: string, sigVersion?: number) => DuoApiClient;
+  SIGNATURE_VERSION_2: number;
+  SIGNATURE_VERSION_5: number;
+}
+const duoApi = createRequire(__filename)('@duosecurity/duo_api') as DuoApiModule;
+
+/** An Admin API application for tests: integration key of 20 characters, secret key of 40. */
+export const ADMIN_APP = Object.freeze({
+  integrationKey: 'DIADMINAPPLICATION01',
+  secretKey: 'admin-secret-0123456789abcdefghijklmnopq',
+  name: 'Staff onboarding',
+});
+
+/**
+ * Calls the emulator's Admin API with the unmodified @duosecurity/duo_api client (signature version 2 by default,
+ * or 5). duo_api 1.5 cannot be pointed at another CA or port: it passes Duo's pinned CAs as `ca` and the apiHost
+ * as `host` (which Node would resolve as a name, port included) straight to `https.request`. So, for the length
+ * of the call only, `https.request` is wrapped to send requests for the emulator's apiHost to its host and port
+ * and trust its CA. Nothing the client signs or sends (Host and Date headers, path, body) is changed.
+ */
+export async function adminApiCall(
+  emulator: Pick<DuoEmulator, 'apiHost' | 'ca'>,
+  method: 'GET' | 'POST' | 'DELETE',
+  path: string,
+  params: Record<string, string> = {},
+  options: { app?: { integrationKey: string; secretKey: string }; signatureVersion?: 2 | 5 } = {},
+): Promise<any> {
+  const app = options.app ?? ADMIN_APP;
+  const version = options.signatureVersion === 5 ? duoApi.SIGNATURE_VERSION_5 : duoApi.SIGNATURE_VERSION_2;
+  const client = new duoApi.Client(app.integrationKey, app.secretKey, emulator.apiHost, version);
+  const original = https.request;
+  const at = emulator.apiHost.lastIndexOf(':');
+  const hostname = emulator.apiHost.slice(0, at).replace(/^\[(.*)\]$/, '$1');
+  const port = Number(emulator.apiHost.slice(at + 1));
+  const redirected = ((options: https.RequestOptions, callback?: (res: IncomingMessage) => void) => {
+    const target =
+      options.host === emulator.apiHost
+        ? { ...options, host: undefined, hostname, port, ca: emulator.ca, agent: false as const }
+        : options;
+    return original(target, callback);
+  }) as typeof https.request;
+  https.request = redirected;
+  try {
+    return await new Promise((resolve) => client.jsonApiCall(method, path, params, resolve));
+  } finally {
+    https.request = original;
+  }
 }

@@ -3,11 +3,20 @@
 import { randomInt } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { startDuoEmulator, type EmulatorApplication, type EmulatorMode } from '../../emulator';
-import type { CompiledTenant } from '../../policy/types';
+import { isDuoMfaError } from '../../errors';
+import {
+  startDuoEmulator,
+  type EmulatorAdminApplication,
+  type EmulatorApplication,
+  type EmulatorMode,
+} from '../../emulator';
+import { validatePolicy } from '../../policy/compile';
+import { readPolicyFile } from '../../policy/read';
+import type { CompiledTenant, PolicyIssue } from '../../policy/types';
+import { isPlainObject } from '../../util/objects';
 import { EXIT, choiceOption, integerOption, stringOption, type Command } from '../command';
 import type { CliIo } from '../io';
-import { describeIssues, readPolicyForCli } from '../policy-file';
+import { describeIssues } from '../policy-file';
 
 const MODES: readonly EmulatorMode[] = ['interactive', 'auto'];
 const DEFAULT_CA_OUT = './.duo-emulator/ca.pem';
@@ -34,7 +43,8 @@ Options:
   --port N         port to listen on (default 8443; 0 picks a free port, printed at start)
   --host H         interface to listen on (default 127.0.0.1)
   --policy FILE    accept every tenant's Duo credentials from this policy file ({ "env": "NAME" } secrets
-                   are read from the environment); without it, a demo application is generated and printed
+                   are read from the environment), and each tenant's duo.adminApi credentials (an Admin API
+                   application) when present; without it, a demo application is generated and printed
   --mode M         interactive (default): prompt pages with "Send me a Push"; auto: approve at once
   --ca-out FILE    where to write the CA certificate (PEM) (default ${DEFAULT_CA_OUT})
   --help           show this help
@@ -57,22 +67,34 @@ Stops cleanly on SIGINT (Ctrl+C) or SIGTERM. Exit codes: 0 stopped, 1 could not 
     const policyFile = stringOption(values, 'policy');
 
     let applications: EmulatorApplication[];
+    let adminApplications: TenantAdminApplication[] = [];
     let tenants: CompiledTenant[] = [];
     if (policyFile === undefined) {
       applications = [demoApplication()];
     } else {
-      const result = readPolicyForCli(policyFile, { env: io.env });
-      if (!result.ok) {
-        io.err(describeIssues(result.issues, policyFile));
+      const read = readPolicyWithAdminApi(policyFile, io.env);
+      if (!read.ok) {
+        io.err(describeIssues(read.issues, policyFile));
         return EXIT.failed;
       }
-      tenants = [...result.policy.tenants.values()];
+      tenants = read.tenants;
       applications = applicationsOf(tenants, io);
+      adminApplications = uniqueAdminApplications(read.adminApplications, io);
     }
 
     let emulator;
     try {
-      emulator = await startDuoEmulator({ applications, mode, port, host });
+      emulator = await startDuoEmulator({
+        applications,
+        adminApplications: adminApplications.map(({ integrationKey, secretKey, name }) => ({
+          integrationKey,
+          secretKey,
+          name,
+        })),
+        mode,
+        port,
+        host,
+      });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       const reason =
@@ -103,6 +125,7 @@ Stops cleanly on SIGINT (Ctrl+C) or SIGTERM. Exit codes: 0 stopped, 1 could not 
       policyFile,
       applications,
       tenants,
+      adminApplications,
     });
     const signal = await io.waitForStop();
     await emulator.close();
@@ -110,6 +133,107 @@ Stops cleanly on SIGINT (Ctrl+C) or SIGTERM. Exit codes: 0 stopped, 1 could not 
     return EXIT.ok;
   },
 };
+
+/** An Admin API application a tenant's `duo.adminApi` names, with the tenant and apiHost for the banner. */
+interface TenantAdminApplication extends EmulatorAdminApplication {
+  readonly name: string;
+  readonly apiHost: string | undefined;
+}
+
+type PolicyRead =
+  | {
+      readonly ok: true;
+      readonly tenants: CompiledTenant[];
+      readonly adminApplications: TenantAdminApplication[];
+    }
+  | { readonly ok: false; readonly issues: readonly PolicyIssue[] };
+
+/**
+ * Reads the policy file, taking each tenant's optional `duo.adminApi` ({ integrationKey, secretKey, apiHost },
+ * secret as a string or { "env": "NAME" }) out of the raw JSON before validating the rest, so a policy schema
+ * that does not know `adminApi` yet still loads.
+ */
+function readPolicyWithAdminApi(file: string, env: NodeJS.ProcessEnv): PolicyRead {
+  let raw: unknown;
+  try {
+    raw = readPolicyFile(file);
+  } catch (error) {
+    if (isDuoMfaError(error, 'ERR_POLICY_INVALID')) {
+      return { ok: false, issues: (error.details.issues as PolicyIssue[] | undefined) ?? [] };
+    }
+    throw error;
+  }
+  const issues: PolicyIssue[] = [];
+  const adminApplications: TenantAdminApplication[] = [];
+  const stripped = structuredClone(raw);
+  const tenantsDoc = isPlainObject(stripped) && isPlainObject(stripped.tenants) ? stripped.tenants : {};
+  for (const [tenantId, tenant] of Object.entries(tenantsDoc)) {
+    if (!isPlainObject(tenant) || !isPlainObject(tenant.duo) || !('adminApi' in tenant.duo)) continue;
+    const adminApi = tenant.duo.adminApi;
+    delete tenant.duo.adminApi;
+    const path = `tenants.${tenantId}.duo.adminApi`;
+    if (!isPlainObject(adminApi)) {
+      issues.push({ path, message: 'must be an object { integrationKey, secretKey, apiHost }' });
+      continue;
+    }
+    const { integrationKey, secretKey, apiHost } = adminApi;
+    if (typeof integrationKey !== 'string' || integrationKey.length !== 20) {
+      issues.push({ path: `${path}.integrationKey`, message: 'must be a string of exactly 20 characters' });
+    }
+    let secret: string | undefined;
+    if (typeof secretKey === 'string') secret = secretKey;
+    else if (isPlainObject(secretKey) && typeof secretKey.env === 'string') {
+      secret = env[secretKey.env];
+      if (secret === undefined) {
+        issues.push({
+          path: `${path}.secretKey`,
+          message: `environment variable ${secretKey.env} is not set`,
+        });
+      }
+    } else {
+      issues.push({ path: `${path}.secretKey`, message: 'must be a string or { "env": "NAME" }' });
+    }
+    if (secret !== undefined && secret.length !== 40) {
+      issues.push({ path: `${path}.secretKey`, message: 'must be exactly 40 characters' });
+    }
+    if (apiHost !== undefined && typeof apiHost !== 'string') {
+      issues.push({
+        path: `${path}.apiHost`,
+        message: 'must be a string such as "api-12345678.duosecurity.com"',
+      });
+    }
+    if (typeof integrationKey === 'string' && integrationKey.length === 20 && secret?.length === 40) {
+      adminApplications.push({
+        integrationKey,
+        secretKey: secret,
+        name: tenantId,
+        apiHost: typeof apiHost === 'string' ? apiHost : undefined,
+      });
+    }
+  }
+  const result = validatePolicy(stripped, { env, source: file });
+  if (!result.ok || issues.length > 0)
+    return { ok: false, issues: [...(result.ok ? [] : result.issues), ...issues] };
+  return { ok: true, tenants: [...result.policy.tenants.values()], adminApplications };
+}
+
+/** One Admin API application per distinct integration key (tenants may share one). */
+function uniqueAdminApplications(
+  apps: readonly TenantAdminApplication[],
+  io: CliIo,
+): TenantAdminApplication[] {
+  const byKey = new Map<string, TenantAdminApplication>();
+  for (const app of apps) {
+    const known = byKey.get(app.integrationKey);
+    if (known === undefined) byKey.set(app.integrationKey, app);
+    else if (known.secretKey !== app.secretKey) {
+      io.err(
+        `warning: tenants ${known.name} and ${app.name} use Admin API integration key ${app.integrationKey} with different secret keys: the emulator accepts ${known.name}'s`,
+      );
+    }
+  }
+  return [...byKey.values()];
+}
 
 /** One application per distinct clientId (tenants may share a Duo application). */
 function applicationsOf(tenants: readonly CompiledTenant[], io: CliIo): EmulatorApplication[] {
@@ -147,6 +271,7 @@ function printBanner(
     policyFile: string | undefined;
     applications: readonly EmulatorApplication[];
     tenants: readonly CompiledTenant[];
+    adminApplications: readonly TenantAdminApplication[];
   },
 ): void {
   io.out('Duo emulator running (offline; for development and tests only)');
@@ -165,6 +290,14 @@ function printBanner(
     for (const tenant of info.tenants) {
       const note = tenant.duo.apiHost === info.apiHost ? '' : ` (its apiHost is ${tenant.duo.apiHost})`;
       io.out(`    ${tenant.id}: ${tenant.duo.clientId}${note}`);
+    }
+    if (info.adminApplications.length > 0) {
+      io.out('  Admin API applications:');
+      for (const app of info.adminApplications) {
+        const note =
+          app.apiHost === undefined || app.apiHost === info.apiHost ? '' : ` (its apiHost is ${app.apiHost})`;
+        io.out(`    ${app.name}: ${app.integrationKey}${note}`);
+      }
     }
   }
   io.out('Press Ctrl+C to stop.');
