@@ -29,6 +29,7 @@ export async function recordDevice(
     policyActive: trustedEndpoints.active,
     ...(result.factor ? { factor: result.factor } : {}),
     ...(d.epkey ? { epkey: d.epkey } : {}),
+    ...(d.vouchedBy ? { vouchedBy: d.vouchedBy } : {}),
     ...(d.hostname ? { hostname: d.hostname } : {}),
     ...(d.ip ? { ip: d.ip } : {}),
     ...(d.os ? { os: d.os } : {}),

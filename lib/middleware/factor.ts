@@ -15,10 +15,10 @@ const NOT_LIVE_REASONS: ReadonlySet<string> = new Set([
   'remembered_device',
   'bypass_user',
   'allow_unenrolled_user',
+  'allow_unenrolled_user_on_trusted_network',
   'allowed_by_policy',
   'trusted_network',
   'trusted_location',
-  'valid_bypass_code',
 ]);
 
 /** Duo writes factors as codes ("bypass_code") or words ("Bypass Code"): compare one form. */

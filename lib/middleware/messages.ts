@@ -19,6 +19,7 @@ export const DENY_REASONS: Readonly<Record<string, string>> = {
   no_response: 'The push was not answered in time.',
   user_cancelled: 'The sign-in was cancelled.',
   user_denied: 'The sign-in request was denied from your phone.',
+  user_mistake: 'You denied the sign-in request on your phone.',
   deny_unenrolled_user: 'Your account is not enrolled in Duo yet, and your organization requires it.',
   locked_out: 'Your Duo account is locked after too many failed attempts.',
   user_disabled: 'Your Duo account is disabled.',

@@ -238,7 +238,7 @@ describe('package: the packed tarball from CommonJS, ESM and TypeScript consumer
       const bin = join(installed, pkg.bin['duo-mfa']);
       assert.match(readFileSync(bin, 'utf8'), /^#!\/usr\/bin\/env node\n/);
       assert.ok(statSync(join(consumer, 'node_modules/.bin/duo-mfa')).mode & 0o111, 'the bin is executable');
-      assert.equal(pkg.engines.node, '>=20');
+      assert.equal(pkg.engines.node, '>=20.19');
       assert.ok(pkg.peerDependencies.express, 'express is a peer dependency');
       assert.equal(pkg.peerDependenciesMeta?.ioredis?.optional, true, 'ioredis is an optional peer');
       assert.ok(!existsSync(join(consumer, 'node_modules/ioredis')), 'ioredis is not forced on consumers');
