@@ -56,6 +56,7 @@ export const ERROR_CODES = {
   ERR_ADMIN_API_CREDENTIALS: { status: 502, title: 'Duo refused the Admin API credentials' },
   ERR_ADMIN_API_PERMISSION: { status: 502, title: 'The Duo Admin API application lacks a permission' },
   ERR_ADMIN_API_USER_NOT_FOUND: { status: 404, title: 'This person is not in Duo' },
+  ERR_ADMIN_API_NO_PHONE: { status: 409, title: 'This person has no phone Duo can reactivate' },
   ERR_ADMIN_API_RATE_LIMITED: { status: 429, title: 'Duo is rate limiting Admin API calls' },
   ERR_ADMIN_API_UNAVAILABLE: { status: 503, title: 'The Duo Admin API is unavailable' },
 
