@@ -17,7 +17,7 @@ const ADMIN_APP = {
 };
 const READ_ONLY_APP = {
   integrationKey: 'DIREADONLYADMINAPP02',
-  secretKey: 'read-only-secret-0123456789abcdefghijkl',
+  secretKey: 'read-only-secret-0123456789abcdefghijklm',
   write: false,
 };
 const TIMEOUT_MS = 400;

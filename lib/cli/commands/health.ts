@@ -181,25 +181,8 @@ function fixFor(error: DuoMfaError, tenant: CompiledTenant, context: FixContext)
       if (/No TLS session/.test(error.message)) {
         return `nothing at ${apiHost} speaks TLS as Duo does${tlsCode}: check ${where} (Duo's API hostname, like api-12345678.duosecurity.com)`;
       }
-      if (isThisMachine(apiHost)) {
-        const found = emulatorCaFiles(context.file).filter((path) => path !== context.caPath);
-        if (context.caPath !== undefined) {
-          return (
-            `${apiHost} is on this machine, but its certificate is not signed by the CA in --ca ${context.caPath}${tlsCode}: ` +
-            'a restarted emulator makes a new CA — pass the one it wrote this time' +
-            (found.length > 0
-              ? ` (--ca ${found[0]})`
-              : ` (its --ca-out file, default ${EMULATOR_CA_DEFAULT})`)
-          );
-        }
-        return (
-          `${apiHost} is on this machine — the local Duo emulator? Its certificate is not signed by Duo's CAs${tlsCode}: ` +
-          (found.length > 0
-            ? `pass its CA with --ca ${found[0]}`
-            : `pass its CA with --ca FILE: the file duo-mfa emulator wrote with --ca-out (default ${EMULATOR_CA_DEFAULT}; ` +
-              `the example app's is ${EXAMPLE_APP_CA})`)
-        );
-      }
+      const local = localEmulatorHint(apiHost, context.file, context.caPath, tlsCode);
+      if (local) return local;
       return (
         `Duo's certificate for ${apiHost} could not be verified${tlsCode}. If a TLS-inspecting proxy sits between this ` +
         'machine and Duo, pass its CA with --ca FILE (the app needs the same CA in duoTls.ca). If there is no such ' +
@@ -213,6 +196,40 @@ function fixFor(error: DuoMfaError, tenant: CompiledTenant, context: FixContext)
     default:
       return undefined;
   }
+}
+
+/**
+ * For a certificate that failed verification at an `apiHost` on this machine (the local emulator): which `--ca`
+ * to pass, naming the CA file found next to the policy or in the emulator's default place. Undefined elsewhere.
+ *
+ * @example
+ * ```ts
+ * localEmulatorHint('127.0.0.1:8443', 'example-app/duo-mfa.json', undefined);
+ * // '127.0.0.1:8443 is on this machine — the local Duo emulator? … pass its CA with --ca example-app/.data/emulator-ca.pem'
+ * ```
+ */
+export function localEmulatorHint(
+  apiHost: string,
+  file: string,
+  caPath: string | undefined,
+  tlsCode = '',
+): string | undefined {
+  if (!isThisMachine(apiHost)) return undefined;
+  const found = emulatorCaFiles(file).filter((path) => path !== caPath);
+  if (caPath !== undefined) {
+    return (
+      `${apiHost} is on this machine, but its certificate is not signed by the CA in --ca ${caPath}${tlsCode}: ` +
+      'a restarted emulator makes a new CA — pass the one it wrote this time' +
+      (found.length > 0 ? ` (--ca ${found[0]})` : ` (its --ca-out file, default ${EMULATOR_CA_DEFAULT})`)
+    );
+  }
+  return (
+    `${apiHost} is on this machine — the local Duo emulator? Its certificate is not signed by Duo's CAs${tlsCode}: ` +
+    (found.length > 0
+      ? `pass its CA with --ca ${found[0]}`
+      : `pass its CA with --ca FILE: the file duo-mfa emulator wrote with --ca-out (default ${EMULATOR_CA_DEFAULT}; ` +
+        `the example app's is ${EXAMPLE_APP_CA})`)
+  );
 }
 
 /** 127.0.0.0/8, ::1 and localhost: a Duo "apiHost" there is an emulator (or a mistake), never Duo. */
@@ -265,7 +282,15 @@ function pickTenants(
   );
 }
 
-function readCa(path: string | undefined): string | undefined {
+/**
+ * The PEM in `--ca FILE`, or a UsageError saying why it cannot be used.
+ *
+ * @example
+ * ```ts
+ * const ca = readCa(stringOption(values, 'ca')); // undefined without --ca
+ * ```
+ */
+export function readCa(path: string | undefined): string | undefined {
   if (path === undefined) return undefined;
   let pem: string;
   try {
@@ -280,8 +305,15 @@ function readCa(path: string | undefined): string | undefined {
   return pem;
 }
 
-/** --proxy: a UsageError (credentials masked) for a URL duoProxy would refuse. */
-function readProxy(url: string | undefined): string | undefined {
+/**
+ * `--proxy URL` as given, or a UsageError (credentials masked) for a URL `duoProxy` would refuse.
+ *
+ * @example
+ * ```ts
+ * const proxy = readProxy(stringOption(values, 'proxy')); // 'http://user:pass@proxy:3128' or undefined
+ * ```
+ */
+export function readProxy(url: string | undefined): string | undefined {
   if (url === undefined) return undefined;
   try {
     parseProxyUrl(url, '--proxy');
