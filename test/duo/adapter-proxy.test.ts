@@ -101,7 +101,7 @@ describe('DuoAdapter through an outbound proxy (duoProxy)', () => {
   after(async () => {
     await emulator.close();
     // Every message any test in this file captured: the credentials appear in none of them.
-    assert.ok(said.length >= 8, `only ${said.length} errors captured`);
+    assert.ok(said.length > 0, 'no error captured: the check below would prove nothing');
     for (const text of said)
       for (const secret of SECRETS) assert.ok(!text.includes(secret), `leaked in: ${text}`);
   });

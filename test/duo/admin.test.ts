@@ -111,7 +111,7 @@ describe('DuoAdminApi', () => {
   });
   after(() => {
     // S50: no error message or detail ever carries an activation link or a code.
-    assert.ok(errors.length >= 10, `only ${errors.length} errors captured`);
+    assert.ok(errors.length > 0, 'no error captured: the check below would prove nothing');
     for (const error of errors) {
       const text = `${error.message}\n${JSON.stringify(error.details)}`;
       assert.doesNotMatch(text, /https:\/\/m-|\b\d{9}\b/, text);
@@ -389,6 +389,24 @@ describe('DuoAdminApi', () => {
   });
 
   describe('through the outbound proxy (duoProxy)', () => {
+    it('a proxy hanging on CONNECT is ERR_ADMIN_API_UNAVAILABLE within timeoutMs, leaving no socket to it', async () => {
+      const proxy = await startConnectProxy();
+      try {
+        proxy.setMode('hang');
+        const started = Date.now();
+        await rejectsWith(
+          client({ proxy: proxy.url }).staffStatus(credentials(), 'dana'),
+          'ERR_ADMIN_API_UNAVAILABLE',
+        );
+        assert.ok(Date.now() - started < TIMEOUT_MS + 500);
+        for (let i = 0; i < 50 && proxy.openConnections() > 0; i++)
+          await new Promise((r) => setTimeout(r, 20));
+        assert.equal(proxy.openConnections(), 0, 'the abandoned CONNECT still holds a socket to the proxy');
+      } finally {
+        await proxy.close();
+      }
+    });
+
     it('tunnels every Admin API request through it', async () => {
       const proxy = await startConnectProxy({ credentials: { username: 'svc', password: 'proxy-pass-1' } });
       try {
