@@ -217,6 +217,11 @@ export const ERROR_CODES = {
     title: 'This person is not in Duo',
     advice: 'Check the username, or add this person in Duo first.',
   },
+  ERR_ADMIN_API_NO_PHONE: {
+    status: 409,
+    title: 'This person has no phone Duo can reactivate',
+    advice: 'They will enroll a phone at their next Duo sign-in; a bypass code can help them in meanwhile.',
+  },
   ERR_ADMIN_API_RATE_LIMITED: {
     status: 429,
     title: 'Duo is rate limiting Admin API calls',

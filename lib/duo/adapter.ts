@@ -1,18 +1,29 @@
 // The only code that touches @duosecurity/duo_universal: one client per tenant credentials, a timeout on
-// every call, an optional CA in place of the pinned ones, typed results and DuoMfaError codes.
+// every call, an optional CA in place of the pinned ones, an optional outbound proxy, typed results and
+// DuoMfaError codes that tell an outage (the tenant's failmode applies) from a misconfiguration (never fails open).
 
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
-import https from 'node:https';
+import type { LookupFunction } from 'node:net';
 import { Client, DuoException, constants } from '@duosecurity/duo_universal';
 import { DuoMfaError } from '../errors';
 import type { DuoCredentials } from '../policy/types';
+import {
+  assertClientContract,
+  axiosProblems,
+  clientIncompatible,
+  SUPPORTED_CLIENT_MAJOR,
+} from './client-contract';
 import { readAuthResult, type DuoAuthResult } from './result';
+import { classifyTransportError, createDuoTransport, type DuoCa, type DuoTransport } from './transport';
 
 export type { DuoAuthResult, AccessDevice, TrustStatus } from './result';
 
-/** The Duo client version range this adapter was written and tested against. */
-export const SUPPORTED_CLIENT_VERSION = /^3\.0\.\d+$/;
+/**
+ * The Duo client versions this adapter accepts: any 3.x whose internals keep the contract
+ * (`checkClientContract()` in ./client-contract decides; a new major is refused).
+ */
+export const SUPPORTED_CLIENT_VERSION = new RegExp(`^${SUPPORTED_CLIENT_MAJOR}\\.\\d+\\.\\d+`);
 
 /** Duo allows 60 s of clock difference on the tokens it issues and accepts. */
 const JWT_LEEWAY_MS = constants.JWT_LEEWAY * 1000;
@@ -23,7 +34,19 @@ export interface DuoAdapterOptions {
   /** Upper bound for each call to Duo (health check, token exchange). Default 5000 ms. */
   timeoutMs?: number;
   /** Trust this CA (PEM) for Duo instead of the client's pinned CAs: TLS-inspecting proxies, the emulator. */
-  ca?: string | Buffer | ReadonlyArray<string | Buffer>;
+  ca?: DuoCa;
+  /**
+   * `false`: verify Duo against Node's default CAs instead of the client's pinned bundle (Duo's own
+   * `enableCAPinning: false`). Certificates are verified either way. Cannot be combined with `ca`.
+   */
+  caPinning?: boolean;
+  /**
+   * Every call to Duo goes through this HTTP CONNECT proxy (`http://user:password@proxy:3128`); `ca` and
+   * `timeoutMs` still apply end to end. The `duoProxy` option. Its credentials never appear in any message.
+   */
+  proxy?: string;
+  /** DNS look-up for connections to Duo (or to the proxy). Node's `dns.lookup` by default; tests inject one. */
+  lookup?: LookupFunction;
   /** The clock, for skew detection (ms since epoch). */
   now?: () => number;
 }
@@ -38,7 +61,7 @@ export interface DuoHealth {
 /** What the adapter needs from the client beyond its public methods. Checked when a client is built. */
 interface ClientInternals {
   axios: {
-    defaults: { httpsAgent?: unknown; timeout?: number };
+    defaults: { httpsAgent?: unknown; timeout?: number; proxy?: unknown };
     interceptors: {
       request: { use(onFulfilled: (config: { signal?: unknown }) => unknown): number };
       response: {
@@ -58,6 +81,8 @@ interface CallContext {
   httpStatus?: number;
   /** Duo's in-band failure code (`stat: "FAIL"`), e.g. 40002. */
   duoFailCode?: number;
+  /** The status the outbound proxy answered our CONNECT with, when it refused: the request never reached Duo. */
+  proxyStatus?: number;
 }
 
 /**
@@ -87,6 +112,8 @@ interface DuoHttpResponse {
   status?: number;
   data?: unknown;
   headers?: Record<string, unknown> | { get?(name: string): unknown };
+  /** The Node request it answers (axios keeps it): tells a proxy's refusal from Duo's answer. */
+  request?: unknown;
 }
 
 /**
@@ -103,7 +130,7 @@ interface DuoHttpResponse {
 export class DuoAdapter {
   readonly timeoutMs: number;
   private readonly redirectUrl: string;
-  private readonly agent: https.Agent;
+  private readonly transport: DuoTransport;
   private readonly now: () => number;
   private readonly clients = new Map<string, Client>();
   /** Last measured skew per apiHost, to explain token failures caused by a wrong clock. */
@@ -118,24 +145,31 @@ export class DuoAdapter {
   private callsInFlight = 0;
 
   constructor(options: DuoAdapterOptions) {
-    assertClientVersion();
+    // A start-up error naming what is missing, never a request-time surprise after a client upgrade.
+    assertClientContract();
     this.redirectUrl = options.redirectUrl;
     this.timeoutMs = options.timeoutMs ?? 5000;
     this.now = options.now ?? Date.now;
     // One keep-alive agent shared by every tenant's client; free sockets are unref'd by Node. No socket cap:
     // a call queued behind a cap would spend its duoTimeoutMs waiting here and be reported as Duo's timeout.
-    this.agent = new https.Agent({
-      ca:
-        options.ca === undefined
-          ? constants.DUO_PINNED_CERT
-          : (options.ca as string | Buffer | Array<string | Buffer>),
-      keepAlive: true,
+    // Throws a TypeError naming duoProxy / duoTls for a malformed proxy URL or contradictory TLS options.
+    this.transport = createDuoTransport({
+      pinnedCa: constants.DUO_PINNED_CERT,
+      ...(options.ca === undefined ? {} : { ca: options.ca }),
+      ...(options.caPinning === undefined ? {} : { caPinning: options.caPinning }),
+      ...(options.proxy === undefined ? {} : { proxy: options.proxy }),
+      ...(options.lookup === undefined ? {} : { lookup: options.lookup }),
+      callSignal: () => this.callContext.getStore()?.signal,
     });
   }
 
   /**
-   * Checks that Duo answers for these credentials. Throws ERR_DUO_UNAVAILABLE or ERR_DUO_TIMEOUT (an outage: the
-   * tenant's failmode applies), ERR_DUO_CREDENTIALS or ERR_DUO_CLOCK_SKEW (our own misconfiguration: never fails open).
+   * Checks that Duo answers for these credentials. Only an outage throws ERR_DUO_UNAVAILABLE or ERR_DUO_TIMEOUT
+   * (refused or reset connections, timeouts, Duo's 5xx, the proxy refusing or hanging): the tenant's failmode
+   * applies. Everything that points at a misconfiguration or someone on the path throws another code and must
+   * never fail open (S44): ERR_DUO_TLS (certificate not verified), ERR_DUO_HOST_NOT_FOUND (apiHost does not
+   * exist), ERR_DUO_CREDENTIALS (Duo refused them), ERR_DUO_CLOCK_SKEW, ERR_DUO_CONFIG (the proxy refused our
+   * credentials, or its host does not exist).
    */
   async healthCheck(credentials: DuoCredentials): Promise<DuoHealth> {
     const client = this.clientFor(credentials);
@@ -146,6 +180,8 @@ export class DuoAdapter {
         const skew = this.skewBeyondLeeway(credentials.apiHost);
         // A wrong local clock makes Duo refuse our client assertion: say so rather than "Duo is down" (S29).
         if (skew !== undefined) return this.clockSkewError(skew, error);
+        const onTheWay = this.transportError('health check', credentials, error, context);
+        if (onTheWay) return onTheWay;
         // Duo answered and refused these credentials (an HTTP 4xx, or a 4xxxx code such as 40002 invalid_client):
         // a configuration error, not an outage, so it must never trigger a tenant's fail-open.
         if (refusedByDuo(context)) {
@@ -163,9 +199,9 @@ export class DuoAdapter {
             },
           );
         }
-        return new DuoMfaError('ERR_DUO_UNAVAILABLE', `Duo health check failed: ${describe(error)}`, {
+        return new DuoMfaError('ERR_DUO_UNAVAILABLE', `Duo health check failed: ${this.describe(error)}`, {
           cause: error,
-          details: { apiHost: credentials.apiHost },
+          details: { apiHost: credentials.apiHost, ...this.proxyDetails() },
         });
       },
     );
@@ -199,7 +235,7 @@ export class DuoAdapter {
     const token = await this.call(
       'token exchange',
       () => client.exchangeAuthorizationCodeFor2FAResult(code, duoUsername),
-      (error) => this.exchangeError(credentials, error),
+      (error, context) => this.exchangeError(credentials, error, context),
     );
     const result = readAuthResult(token);
     // The client already compares preferred_username; check again so a client change cannot open a hole.
@@ -220,7 +256,82 @@ export class DuoAdapter {
 
   /** Closes the keep-alive sockets. Calls after close() still work but open new sockets. */
   close(): void {
-    this.agent.destroy();
+    this.transport.close();
+  }
+
+  /**
+   * The misconfigurations and interceptions seen on the way to Duo, as the error that says what to fix; a proxy
+   * refusing the tunnel is an outage. Undefined for anything else (Duo answered, or a plain outage).
+   */
+  private transportError(
+    what: 'health check' | 'token exchange',
+    credentials: DuoCredentials,
+    error: unknown,
+    context: CallContext,
+  ): DuoMfaError | undefined {
+    const failure = classifyTransportError(error, context.proxyStatus);
+    if (!failure) return undefined;
+    const { apiHost } = credentials;
+    const proxy = this.transport.proxyLabel;
+    const details = { apiHost, ...this.proxyDetails() };
+    switch (failure.kind) {
+      case 'tls':
+        if (failure.handshake) {
+          return new DuoMfaError(
+            'ERR_DUO_TLS',
+            `No TLS session with Duo at ${apiHost} could be set up for the ${what} (${failure.code}: ${tlsReason(error)}): ` +
+              `check apiHost (Duo's API host name, e.g. api-12345678.duosecurity.com, on port 443)` +
+              (proxy ? ` and that the proxy passes the connection through untouched` : ''),
+            { cause: error, details: { ...details, tlsCode: failure.code } },
+          );
+        }
+        return new DuoMfaError(
+          'ERR_DUO_TLS',
+          `Duo's TLS certificate for ${apiHost} could not be verified during the ${what} (${failure.code}: ${tlsReason(error)}). ` +
+            'This is never treated as an outage: if a TLS-inspecting proxy sits between this server and Duo, trust its CA with ' +
+            "duoTls.ca; against the local Duo emulator, trust the emulator's CA (duoTls.ca); otherwise someone may be " +
+            'intercepting the connection',
+          { cause: error, details: { ...details, tlsCode: failure.code } },
+        );
+      case 'host_not_found':
+        if (proxy) {
+          return new DuoMfaError(
+            'ERR_DUO_CONFIG',
+            `The outbound proxy's host name ${this.transport.proxyHost} does not exist (ENOTFOUND): check duoProxy (${proxy})`,
+            { cause: error, details },
+          );
+        }
+        return new DuoMfaError(
+          'ERR_DUO_HOST_NOT_FOUND',
+          `Duo's host name ${hostOf(apiHost)} does not exist (ENOTFOUND): check apiHost in the policy ` +
+            '(the API hostname of the Duo application, e.g. api-12345678.duosecurity.com)',
+          { cause: error, details },
+        );
+      case 'proxy_auth':
+        return new DuoMfaError(
+          'ERR_DUO_CONFIG',
+          `The outbound proxy ${proxy ?? ''} refused our credentials (HTTP 407 Proxy Authentication Required): ` +
+            'check the user and password in duoProxy',
+          { cause: error, details: { ...details, proxyStatus: 407 } },
+        );
+      case 'proxy_refused':
+        return new DuoMfaError(
+          'ERR_DUO_UNAVAILABLE',
+          `Duo ${what} failed: the outbound proxy ${proxy ?? ''} did not open a tunnel to ${apiHost} (HTTP ${failure.status})`,
+          { cause: error, details: { ...details, proxyStatus: failure.status } },
+        );
+      case 'network':
+        return undefined;
+    }
+  }
+
+  private proxyDetails(): { proxy?: string } {
+    return this.transport.proxyLabel === undefined ? {} : { proxy: this.transport.proxyLabel };
+  }
+
+  /** A one-line reason with the proxy's credentials removed, whatever library wrote it. */
+  private describe(error: unknown): string {
+    return this.transport.redact(describe(error));
   }
 
   private clockSkewError(skewMs: number, cause: unknown): DuoMfaError {
@@ -241,8 +352,14 @@ export class DuoAdapter {
 
   /** Notes what Duo answered, on success and error alike: its clock, and for this call the status and FAIL code. */
   private observeResponse(apiHost: string, response: DuoHttpResponse | undefined): void {
-    this.observeClock(apiHost, response);
     const context = this.callContext.getStore();
+    // The proxy's own answer to our CONNECT (403, 407, 502 …) is replayed as a response: it is not Duo's.
+    const proxyStatus = this.transport.proxyRefusal(response?.request);
+    if (proxyStatus !== undefined) {
+      if (context) context.proxyStatus = proxyStatus;
+      return;
+    }
+    this.observeClock(apiHost, response);
     if (!context || !response) return;
     if (typeof response.status === 'number') context.httpStatus = response.status;
     const data = response.data as { stat?: unknown; code?: unknown } | undefined;
@@ -287,7 +404,10 @@ export class DuoAdapter {
       );
     }
     const internals = clientInternals(client);
-    internals.axios.defaults.httpsAgent = this.agent;
+    internals.axios.defaults.httpsAgent = this.transport.agent;
+    // Only duoProxy routes calls: axios would otherwise honour HTTPS_PROXY from the environment and swap our agent
+    // (and with it the CA and the proxy) for its own.
+    internals.axios.defaults.proxy = false;
     internals.axios.interceptors.request.use((config) => {
       const context = this.callContext.getStore();
       if (context) config.signal = context.signal;
@@ -319,13 +439,16 @@ export class DuoAdapter {
     const controller = new AbortController();
     const context: CallContext = { signal: controller.signal };
     let timer: NodeJS.Timeout | undefined;
+    const proxy = this.transport.proxyLabel;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         controller.abort();
         reject(
-          new DuoMfaError('ERR_DUO_TIMEOUT', `Duo did not answer the ${what} within ${this.timeoutMs} ms`, {
-            details: { timeoutMs: this.timeoutMs },
-          }),
+          new DuoMfaError(
+            'ERR_DUO_TIMEOUT',
+            `Duo did not answer the ${what} within ${this.timeoutMs} ms${proxy ? ` (through the outbound proxy ${proxy})` : ''}`,
+            { details: { timeoutMs: this.timeoutMs, ...this.proxyDetails() } },
+          ),
         );
       }, this.timeoutMs);
     });
@@ -341,14 +464,17 @@ export class DuoAdapter {
     }
   }
 
-  private exchangeError(credentials: DuoCredentials, error: unknown): DuoMfaError {
+  private exchangeError(credentials: DuoCredentials, error: unknown, context: CallContext): DuoMfaError {
     const inner = error instanceof DuoException ? error.inner : undefined;
-    const message = error instanceof Error ? error.message : String(error);
+    const message = this.transport.redact(error instanceof Error ? error.message : String(error));
     const skew = this.skewBeyondLeeway(credentials.apiHost);
     const skewed = skew !== undefined;
     const clockSkew = () => this.clockSkewError(skew ?? 0, error);
 
     if (message === constants.USERNAME_ERROR) return usernameMismatch(error);
+    // After the redirect every failure denies anyway; the code still tells the operator what to fix.
+    const onTheWay = this.transportError('token exchange', credentials, error, context);
+    if (onTheWay) return onTheWay;
     const httpStatus = axiosStatus(inner);
     if (httpStatus !== undefined && httpStatus >= 400 && httpStatus < 500) {
       if (skewed) return clockSkew();
@@ -372,49 +498,36 @@ export class DuoAdapter {
           : '';
       return new DuoMfaError(
         'ERR_DUO_TOKEN_INVALID',
-        `Duo's id_token was rejected: ${describe(error)}${hint}`,
+        `Duo's id_token was rejected: ${this.describe(error)}${hint}`,
         {
           cause: error,
           details: { check: typeof joseCode === 'string' ? joseCode : message },
         },
       );
     }
-    return new DuoMfaError('ERR_DUO_UNAVAILABLE', `Duo token exchange failed: ${describe(error)}`, {
+    return new DuoMfaError('ERR_DUO_UNAVAILABLE', `Duo token exchange failed: ${this.describe(error)}`, {
       cause: error,
-      details: httpStatus === undefined ? {} : { httpStatus },
+      details: { ...(httpStatus === undefined ? {} : { httpStatus }), ...this.proxyDetails() },
     });
   }
 }
 
-/** Fails loudly when the installed client is not one this adapter was written for. */
-function assertClientVersion(): void {
-  const version = constants.USER_AGENT.split('/')[1] ?? '';
-  if (!SUPPORTED_CLIENT_VERSION.test(version)) {
-    throw new DuoMfaError(
-      'ERR_DUO_CLIENT_INCOMPATIBLE',
-      `@duosecurity/duo_universal ${version || '(unknown version)'} is installed, but express-duo-mfa supports 3.0.x: ` +
-        'install a supported version (npm install @duosecurity/duo_universal@~3.0.0)',
-    );
+/**
+ * The private axios instance the adapter configures. The process-wide contract check already looked at one
+ * client; this guards each client built afterwards, naming what is missing.
+ */
+function clientInternals(client: Client): ClientInternals {
+  const axios = (client as unknown as { axios?: unknown }).axios;
+  const problems = axiosProblems(axios);
+  if (problems.length > 0) {
+    throw clientIncompatible({ version: constants.USER_AGENT.split('/')[1], problems });
   }
+  return { axios: axios as ClientInternals['axios'] };
 }
 
-/** The private axios instance the adapter configures; any change in its shape is an incompatibility. */
-function clientInternals(client: Client): ClientInternals {
-  const axios = (client as unknown as Partial<ClientInternals>).axios;
-  const ok =
-    typeof axios === 'function' || typeof axios === 'object'
-      ? typeof axios?.defaults === 'object' &&
-        typeof axios?.interceptors?.request?.use === 'function' &&
-        typeof axios?.interceptors?.response?.use === 'function'
-      : false;
-  if (!ok || !axios) {
-    throw new DuoMfaError(
-      'ERR_DUO_CLIENT_INCOMPATIBLE',
-      'The installed @duosecurity/duo_universal client no longer exposes its axios instance, which express-duo-mfa ' +
-        'needs to apply timeouts and the CA: install @duosecurity/duo_universal@~3.0.0',
-    );
-  }
-  return { axios };
+/** `api-1.duosecurity.com` from `api-1.duosecurity.com:443` (and `[::1]` from `[::1]:8443`). */
+function hostOf(apiHost: string): string {
+  return apiHost.replace(/:\d+$/, '');
 }
 
 function axiosStatus(inner: unknown): number | undefined {
@@ -427,8 +540,19 @@ function describe(error: unknown): string {
   if (error instanceof DuoException) {
     const inner = error.inner as { code?: unknown; message?: unknown } | undefined;
     const code = typeof inner?.code === 'string' ? ` [${inner.code}]` : '';
-    return `${error.message}${code}`;
+    return oneLine(`${error.message}${code}`);
   }
-  if (error instanceof Error) return error.message;
-  return String(error);
+  if (error instanceof Error) return oneLine(error.message);
+  return oneLine(String(error));
+}
+
+/** What Node or OpenSSL said about a TLS failure, without OpenSSL's file and line noise. */
+function tlsReason(error: unknown): string {
+  let message = error instanceof Error ? error.message : String(error);
+  if (error instanceof DuoException && error.inner instanceof Error) message = error.inner.message;
+  return oneLine(/routines:[^:]*:([^:]+)/.exec(message)?.[1] ?? message);
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
 }

@@ -1,8 +1,11 @@
 // duo-mfa health FILE: Duo's health check per tenant against the emulator (OK, FAIL, clock skew, exit codes).
 
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import dns from 'node:dns';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { startDuoEmulator, type DuoEmulator } from '../../lib/emulator';
+import { generateCertificates } from '../../lib/emulator/certificates';
+import { startConnectProxy } from '../duo/helpers/connect-proxy';
 import { CLIENT_ID, OTHER_SECRET, SECRET, tempDir, tenantDoc } from '../policy/helpers';
 import { runCli, writeJson } from './helpers';
 
@@ -51,7 +54,7 @@ describe('duo-mfa health', () => {
       assert.match(result.stdout, /^TENANT +DUO +API HOST +DETAIL\n/);
       assert.match(
         result.stdout,
-        new RegExp(`\\nacme +OK +${emulator.apiHost.replace(/\./g, '\\.')} +clock skew [+-]?\\d+ s\\n`),
+        new RegExp(`\\nacme +OK +${emulator.apiHost.replace(/\./g, '\\.')} +clock skew [+-]?\\d+ ms\\n`),
       );
       assert.match(result.stdout, /\nglobex +OK +/);
       assert.equal(result.stderr, '');
@@ -84,6 +87,20 @@ describe('duo-mfa health', () => {
         ],
       );
       assert.equal(typeof report.tenants[0].skewMs, 'number');
+    });
+
+    it('prints the skew as the same whole milliseconds in text and JSON', async () => {
+      emulator.setClockOffset(-45); // this machine 45 s ahead: about +45000 ms, whatever the rounding of Duo's clock
+      const text = await runCli(['health', file, '--ca', ca, '--tenant', 'acme'], env);
+      const shown = /clock skew \+(\d+) ms\n/.exec(text.stdout)?.[1];
+      assert.ok(shown !== undefined, text.stdout);
+      const report = JSON.parse(
+        (await runCli(['health', file, '--ca', ca, '--tenant', 'acme', '--json'], env)).stdout,
+      );
+      const skewMs = report.tenants[0].skewMs;
+      assert.ok(Number.isInteger(skewMs), `skewMs ${skewMs}`);
+      for (const value of [Number(shown), skewMs])
+        assert.ok(value >= 44_000 && value <= 46_500, `skew ${value}`);
     });
 
     it('S29 warns when this clock differs from Duo’s by more than 30 s, still exit 0', async () => {
@@ -123,7 +140,79 @@ describe('duo-mfa health', () => {
     it('fails when the emulator’s CA is not trusted (Duo’s pinned CAs are used)', async () => {
       const result = await runCli(['health', file, '--tenant', 'acme'], env);
       assert.equal(result.code, 1);
-      assert.match(result.stdout, /\nacme +FAIL +/);
+      assert.match(result.stdout, /\nacme +FAIL +\S+ +Duo's certificate could not be verified\n/);
+      assert.match(
+        result.stderr,
+        /^fix: acme: 127\.0\.0\.1:\d+ is on this machine — the local Duo emulator\? .*pass its CA with --ca /m,
+      );
+    });
+
+    it('names --ca and the emulator CA file next to the policy (the example app’s .data/emulator-ca.pem), which then works', async () => {
+      mkdirSync(tmp.path('app/.data'), { recursive: true });
+      const caFile = tmp.path('app/.data/emulator-ca.pem');
+      writeFileSync(caFile, emulator.ca);
+      const policy = writeJson(tmp.path('app/duo-mfa.json'), {
+        tenants: {
+          acme: tenantDoc({ duo: { clientId: CLIENT_ID, clientSecret: SECRET, apiHost: emulator.apiHost } }),
+        },
+      });
+      const failed = await runCli(['health', policy]);
+      assert.equal(failed.code, 1);
+      assert.equal(
+        failed.stderr,
+        `fix: acme: ${emulator.apiHost} is on this machine — the local Duo emulator? Its certificate is not signed by ` +
+          `Duo's CAs (UNABLE_TO_VERIFY_LEAF_SIGNATURE): pass its CA with --ca ${caFile}\n`,
+      );
+      const json = JSON.parse((await runCli(['health', policy, '--json'])).stdout);
+      assert.equal(json.tenants[0].error.code, 'ERR_DUO_TLS');
+      assert.match(
+        json.tenants[0].fix,
+        new RegExp(`pass its CA with --ca ${caFile.replace(/[.]/g, '\\.')}$`),
+      );
+      const fixed = await runCli(['health', policy, '--ca', caFile]);
+      assert.equal(fixed.code, 0, fixed.stderr);
+    });
+
+    it('says when --ca holds another CA than the running emulator’s (a restarted emulator)', async () => {
+      const stale = tmp.path('stale-ca.pem');
+      writeFileSync(stale, (await generateCertificates()).caCert);
+      const result = await runCli(['health', file, '--tenant', 'acme', '--ca', stale], env);
+      assert.equal(result.code, 1);
+      assert.match(
+        result.stderr,
+        new RegExp(
+          `^fix: acme: 127\\.0\\.0\\.1:\\d+ is on this machine, but its certificate is not signed by the CA in --ca ${stale.replace(/[.]/g, '\\.')} .*a restarted emulator makes a new CA`,
+        ),
+      );
+    });
+
+    it('a host name that does not exist is reported in plain words with the fix (when the resolver says ENOTFOUND)', async () => {
+      const apiHost = 'api-00000000.duosecurity.invalid';
+      const resolver = await new Promise<string | undefined>((resolve) =>
+        dns.lookup(apiHost, (error) => resolve(error?.code)),
+      );
+      const typo = writeJson(tmp.path('typo.json'), {
+        tenants: { acme: tenantDoc({ duo: { clientId: CLIENT_ID, clientSecret: SECRET, apiHost } }) },
+      });
+      const result = await runCli(['health', typo, '--json']);
+      assert.equal(result.code, 1);
+      const entry = JSON.parse(result.stdout).tenants[0];
+      if (resolver === 'ENOTFOUND') {
+        assert.equal(entry.error.code, 'ERR_DUO_HOST_NOT_FOUND');
+        assert.equal(
+          entry.fix,
+          `check tenants.acme.duo.apiHost in ${typo}: it must be the "API hostname" of the tenant's Duo application, like api-12345678.duosecurity.com`,
+        );
+        const text = await runCli(['health', typo]);
+        assert.match(
+          text.stdout,
+          /\nacme +FAIL +api-00000000\.duosecurity\.invalid +this host name does not exist \(ENOTFOUND\)\n/,
+        );
+        assert.match(text.stderr, /^fix: acme: check tenants\.acme\.duo\.apiHost in /);
+      } else {
+        assert.equal(resolver, 'EAI_AGAIN', `resolver said ${resolver}`);
+        assert.equal(entry.error.code, 'ERR_DUO_UNAVAILABLE');
+      }
     });
 
     it('exits 1 when Duo is unreachable', async () => {
@@ -138,6 +227,52 @@ describe('duo-mfa health', () => {
       const result = await runCli(['health', gone, '--ca', ca]);
       assert.equal(result.code, 1);
       assert.match(result.stdout, /\nacme +FAIL +\S+ +Duo health check failed: .*ECONNREFUSED/);
+    });
+  });
+
+  describe('through an outbound proxy (--proxy)', () => {
+    const password = 'cli-proxy-Pa55word';
+
+    it('reaches Duo through it', async () => {
+      const proxy = await startConnectProxy({ credentials: { username: 'svc', password } });
+      try {
+        const result = await runCli(
+          ['health', file, '--ca', ca, '--tenant', 'acme', '--proxy', proxy.url],
+          env,
+        );
+        assert.equal(result.code, 0, result.stderr);
+        assert.deepEqual(proxy.log, [{ target: emulator.apiHost, authorization: true, status: 200 }]);
+      } finally {
+        await proxy.close();
+      }
+    });
+
+    it('wrong proxy credentials: FAIL with ERR_DUO_CONFIG and a fix, the password printed nowhere', async () => {
+      const proxy = await startConnectProxy({ credentials: { username: 'svc', password } });
+      try {
+        const wrong = proxy.url.replace(password, 'Wrong-Pa55word');
+        const result = await runCli(
+          ['health', file, '--ca', ca, '--tenant', 'acme', '--proxy', wrong, '--json'],
+          env,
+        );
+        assert.equal(result.code, 1);
+        const entry = JSON.parse(result.stdout).tenants[0];
+        assert.equal(entry.error.code, 'ERR_DUO_CONFIG');
+        assert.equal(entry.fix, 'check the host, user and password in --proxy');
+        assert.ok(!`${result.stdout}${result.stderr}`.includes('Wrong-Pa55word'));
+      } finally {
+        await proxy.close();
+      }
+    });
+
+    it('exits 2 for a malformed --proxy, its credentials masked', async () => {
+      const result = await runCli(['health', file, '--proxy', `socks5://svc:${password}@proxy:1080`], env);
+      assert.equal(result.code, 2);
+      assert.match(
+        result.stderr,
+        /--proxy must be an http:\/\/ or https:\/\/ URL of an HTTP CONNECT proxy \(got "socks5:\/\/\*\*\*\*:\*\*\*\*@proxy:1080"\)/,
+      );
+      assert.ok(!result.stderr.includes(password));
     });
   });
 

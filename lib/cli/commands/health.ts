@@ -1,8 +1,11 @@
-// `duo-mfa health FILE`: runs Duo's health check for each tenant's credentials and reports the clock skew.
+// `duo-mfa health FILE`: runs Duo's health check for each tenant's credentials and reports the clock skew, and
+// for a failure that is ours to fix (TLS, a host name that does not exist, the proxy) says what to do.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { DuoAdapter } from '../../duo/adapter';
-import { isDuoMfaError } from '../../errors';
+import { parseProxyUrl } from '../../duo/transport';
+import { isDuoMfaError, type DuoMfaError } from '../../errors';
 import { SKEW_WARNING_MS } from '../../middleware/health';
 import type { CompiledTenant } from '../../policy/types';
 import { didYouMean } from '../../util/names';
@@ -17,8 +20,22 @@ interface HealthResult {
   tenant: string;
   apiHost: string;
   ok: boolean;
+  /** This machine's clock minus Duo's, whole milliseconds (the text output shows the same number). */
   skewMs?: number;
   error?: { code: string; message: string };
+  /** What to do about a failure that is a misconfiguration rather than an outage. */
+  fix?: string;
+}
+
+/** Where the CA of a local emulator usually is: `duo-mfa emulator`'s default --ca-out, and the example app's. */
+const EMULATOR_CA_DEFAULT = './.duo-emulator/ca.pem';
+const EXAMPLE_APP_CA = 'example-app/.data/emulator-ca.pem';
+
+/** What a fix needs to know about the command line. */
+interface FixContext {
+  readonly file: string;
+  readonly caPath: string | undefined;
+  readonly proxy: boolean;
 }
 
 /**
@@ -32,23 +49,29 @@ interface HealthResult {
 export const healthCommand: Command = {
   name: 'health',
   summary: "run Duo's health check for each tenant's Duo application",
-  usage: 'duo-mfa health FILE [--tenant T] [--ca FILE] [--timeout MS] [--json]',
+  usage: 'duo-mfa health FILE [--tenant T] [--ca FILE] [--proxy URL] [--timeout MS] [--json]',
   help: `Calls Duo's health check with each tenant's credentials (or one tenant's) and prints OK or FAIL with the
-reason, and how far this machine's clock is from Duo's (warns above 30 s: Duo refuses tokens beyond 60 s).
-{ "env": "NAME" } secrets are read from the environment.
+reason, and how far this machine's clock is from Duo's in milliseconds (warns above 30 s: Duo refuses tokens
+beyond 60 s). A failure that is a misconfiguration — a certificate that cannot be verified, a host name that
+does not exist, the proxy refusing our credentials — comes with a "fix:" line. { "env": "NAME" } secrets are
+read from the environment.
 
 Options:
   --tenant T     check only this tenant
   --ca FILE      trust this CA certificate (PEM) for Duo instead of Duo's pinned CAs: the local emulator
-                 (duo-mfa emulator --ca-out FILE) or a TLS-inspecting proxy
+                 (duo-mfa emulator --ca-out FILE, default ${EMULATOR_CA_DEFAULT}; the example app keeps it in
+                 ${EXAMPLE_APP_CA}) or a TLS-inspecting proxy
+  --proxy URL    reach Duo through this HTTP CONNECT proxy, e.g. http://user:password@proxy:3128 (the app's
+                 duoProxy option)
   --timeout MS   give up on each check after MS milliseconds (default 5000)
-  --json         print { ok, tenants: [{ tenant, apiHost, ok, skewMs?, error? }], warnings } as JSON
+  --json         print { ok, tenants: [{ tenant, apiHost, ok, skewMs?, error?, fix? }], warnings } as JSON
   --help         show this help
 
 Exit codes: 0 every check passed, 1 a check failed or the policy is invalid, 2 usage error.`,
   options: {
     tenant: { type: 'string' },
     ca: { type: 'string' },
+    proxy: { type: 'string' },
     timeout: { type: 'string' },
     json: { type: 'boolean' },
   },
@@ -57,7 +80,9 @@ Exit codes: 0 every check passed, 1 a check failed or the policy is invalid, 2 u
   async run({ values, positionals, io }) {
     const file = positionals[0]!;
     const timeoutMs = integerOption(values, 'timeout', 5000, 1, 600_000);
-    const ca = readCa(stringOption(values, 'ca'));
+    const caPath = stringOption(values, 'ca');
+    const ca = readCa(caPath);
+    const proxy = readProxy(stringOption(values, 'proxy'));
     const result = readPolicyForCli(file, { env: io.env });
     if (!result.ok) {
       io.err(describeIssues(result.issues, file));
@@ -71,6 +96,7 @@ Exit codes: 0 every check passed, 1 a check failed or the policy is invalid, 2 u
         redirectUrl: PLACEHOLDER_REDIRECT,
         timeoutMs,
         ...(ca === undefined ? {} : { ca }),
+        ...(proxy === undefined ? {} : { proxy }),
       });
     } catch (error) {
       io.err(`duo-mfa health: ${error instanceof Error ? error.message : String(error)}`);
@@ -78,7 +104,8 @@ Exit codes: 0 every check passed, 1 a check failed or the policy is invalid, 2 u
     }
     let results: HealthResult[];
     try {
-      results = await Promise.all(tenants.map((tenant) => checkTenant(adapter, tenant)));
+      const context: FixContext = { file, caPath, proxy: proxy !== undefined };
+      results = await Promise.all(tenants.map((tenant) => checkTenant(adapter, tenant, context)));
     } finally {
       adapter.close();
     }
@@ -97,31 +124,147 @@ Exit codes: 0 every check passed, 1 a check failed or the policy is invalid, 2 u
         entry.tenant,
         entry.ok ? 'OK' : 'FAIL',
         entry.apiHost,
-        entry.ok ? `clock skew ${signedSeconds(entry.skewMs ?? 0)}` : (entry.error?.message ?? 'failed'),
+        entry.ok ? `clock skew ${signedMs(entry.skewMs ?? 0)}` : failureDetail(entry),
       ]);
       io.out(table(['TENANT', 'DUO', 'API HOST', 'DETAIL'], rows));
       for (const warning of warnings) io.err(`warning: ${warning.tenant}: ${warning.message}`);
+      for (const entry of results) if (entry.fix) io.err(`fix: ${entry.tenant}: ${entry.fix}`);
     }
     return ok ? EXIT.ok : EXIT.failed;
   },
 };
 
-async function checkTenant(adapter: DuoAdapter, tenant: CompiledTenant): Promise<HealthResult> {
+async function checkTenant(
+  adapter: DuoAdapter,
+  tenant: CompiledTenant,
+  context: FixContext,
+): Promise<HealthResult> {
   const base = { tenant: tenant.id, apiHost: tenant.duo.apiHost };
   try {
     const health = await adapter.healthCheck(tenant.duo);
-    return { ...base, ok: true, skewMs: health.skewMs };
+    return { ...base, ok: true, skewMs: Math.round(health.skewMs) || 0 };
   } catch (error) {
     const code = isDuoMfaError(error) ? error.code : 'ERR_UNEXPECTED';
     const message = error instanceof Error ? error.message : String(error);
     // A clock-skew failure (ERR_DUO_CLOCK_SKEW) carries the measured skew: keep it for the warning.
     const skewMs = isDuoMfaError(error) ? error.details.skewMs : undefined;
+    const fix = isDuoMfaError(error) ? fixFor(error, tenant, context) : undefined;
     return {
       ...base,
       ok: false,
-      ...(typeof skewMs === 'number' ? { skewMs } : {}),
+      ...(typeof skewMs === 'number' ? { skewMs: Math.round(skewMs) || 0 } : {}),
       error: { code, message },
+      ...(fix === undefined ? {} : { fix }),
     };
+  }
+}
+
+/** The DETAIL column for a failure: plain words for the misconfigurations, Duo's reason otherwise. */
+function failureDetail(entry: HealthResult): string {
+  const error = entry.error;
+  if (error?.code === 'ERR_DUO_TLS') {
+    return /No TLS session/.test(error.message)
+      ? 'no TLS session could be set up (is this Duo?)'
+      : "Duo's certificate could not be verified";
+  }
+  if (error?.code === 'ERR_DUO_HOST_NOT_FOUND') return 'this host name does not exist (ENOTFOUND)';
+  return error?.message ?? 'failed';
+}
+
+/** What to do about a failure that is not an outage, in plain words; undefined for outages and Duo's refusals. */
+function fixFor(error: DuoMfaError, tenant: CompiledTenant, context: FixContext): string | undefined {
+  const apiHost = tenant.duo.apiHost;
+  const where = `tenants.${tenant.id}.duo.apiHost in ${context.file}`;
+  switch (error.code) {
+    case 'ERR_DUO_TLS': {
+      const tlsCode = typeof error.details.tlsCode === 'string' ? ` (${error.details.tlsCode})` : '';
+      if (/No TLS session/.test(error.message)) {
+        return `nothing at ${apiHost} speaks TLS as Duo does${tlsCode}: check ${where} (Duo's API hostname, like api-12345678.duosecurity.com)`;
+      }
+      const local = localEmulatorHint(apiHost, context.file, context.caPath, tlsCode);
+      if (local) return local;
+      return (
+        `Duo's certificate for ${apiHost} could not be verified${tlsCode}. If a TLS-inspecting proxy sits between this ` +
+        'machine and Duo, pass its CA with --ca FILE (the app needs the same CA in duoTls.ca). If there is no such ' +
+        'proxy, someone may be intercepting the connection to Duo: do not work around it'
+      );
+    }
+    case 'ERR_DUO_HOST_NOT_FOUND':
+      return `check ${where}: it must be the "API hostname" of the tenant's Duo application, like api-12345678.duosecurity.com`;
+    case 'ERR_DUO_CONFIG':
+      return context.proxy ? 'check the host, user and password in --proxy' : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * For a certificate that failed verification at an `apiHost` on this machine (the local emulator): which `--ca`
+ * to pass, naming the CA file found next to the policy or in the emulator's default place. Undefined elsewhere.
+ *
+ * @example
+ * ```ts
+ * localEmulatorHint('127.0.0.1:8443', 'example-app/duo-mfa.json', undefined);
+ * // '127.0.0.1:8443 is on this machine — the local Duo emulator? … pass its CA with --ca example-app/.data/emulator-ca.pem'
+ * ```
+ */
+export function localEmulatorHint(
+  apiHost: string,
+  file: string,
+  caPath: string | undefined,
+  tlsCode = '',
+): string | undefined {
+  if (!isThisMachine(apiHost)) return undefined;
+  const found = emulatorCaFiles(file).filter((path) => path !== caPath);
+  if (caPath !== undefined) {
+    return (
+      `${apiHost} is on this machine, but its certificate is not signed by the CA in --ca ${caPath}${tlsCode}: ` +
+      'a restarted emulator makes a new CA — pass the one it wrote this time' +
+      (found.length > 0 ? ` (--ca ${found[0]})` : ` (its --ca-out file, default ${EMULATOR_CA_DEFAULT})`)
+    );
+  }
+  return (
+    `${apiHost} is on this machine — the local Duo emulator? Its certificate is not signed by Duo's CAs${tlsCode}: ` +
+    (found.length > 0
+      ? `pass its CA with --ca ${found[0]}`
+      : `pass its CA with --ca FILE: the file duo-mfa emulator wrote with --ca-out (default ${EMULATOR_CA_DEFAULT}; ` +
+        `the example app's is ${EXAMPLE_APP_CA})`)
+  );
+}
+
+/** 127.0.0.0/8, ::1 and localhost: a Duo "apiHost" there is an emulator (or a mistake), never Duo. */
+function isThisMachine(apiHost: string): boolean {
+  let host: string;
+  try {
+    host = new URL(`https://${apiHost}`).hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  } catch {
+    return false;
+  }
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** Emulator CA files that exist, as paths to type: next to the policy (the example app's), then the default. */
+function emulatorCaFiles(file: string): string[] {
+  const policy = resolve(file);
+  const base = isDirectory(policy) ? [policy, dirname(policy)] : [dirname(policy)];
+  const candidates = [
+    ...base.map((dir) => join(dir, '.data', 'emulator-ca.pem')),
+    ...base.map((dir) => join(dir, '.duo-emulator', 'ca.pem')),
+    resolve(EMULATOR_CA_DEFAULT),
+    resolve(EXAMPLE_APP_CA),
+  ];
+  const found = [...new Set(candidates)].filter((path) => existsSync(path));
+  return found.map((path) => {
+    const shown = relative(process.cwd(), path);
+    return shown.startsWith('..') ? path : shown;
+  });
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }
 
@@ -139,7 +282,15 @@ function pickTenants(
   );
 }
 
-function readCa(path: string | undefined): string | undefined {
+/**
+ * The PEM in `--ca FILE`, or a UsageError saying why it cannot be used.
+ *
+ * @example
+ * ```ts
+ * const ca = readCa(stringOption(values, 'ca')); // undefined without --ca
+ * ```
+ */
+export function readCa(path: string | undefined): string | undefined {
   if (path === undefined) return undefined;
   let pem: string;
   try {
@@ -154,11 +305,30 @@ function readCa(path: string | undefined): string | undefined {
   return pem;
 }
 
+/**
+ * `--proxy URL` as given, or a UsageError (credentials masked) for a URL `duoProxy` would refuse.
+ *
+ * @example
+ * ```ts
+ * const proxy = readProxy(stringOption(values, 'proxy')); // 'http://user:pass@proxy:3128' or undefined
+ * ```
+ */
+export function readProxy(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  try {
+    parseProxyUrl(url, '--proxy');
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  return url;
+}
+
 function seconds(ms: number): string {
   return `${Math.round(ms / 1000)} s`;
 }
 
-function signedSeconds(ms: number): string {
-  const rounded = Math.round(ms / 1000);
-  return `${rounded > 0 ? '+' : ''}${rounded} s`;
+/** The skew as JSON has it (whole ms), with a sign: `+235 ms`, `-1204 ms`, `0 ms`. */
+function signedMs(ms: number): string {
+  const rounded = Math.round(ms) || 0;
+  return `${rounded > 0 ? '+' : ''}${rounded} ms`;
 }

@@ -6,19 +6,21 @@ import { devicesCommand } from './devices';
 import { emulatorCommand } from './emulator';
 import { explainCommand } from './explain';
 import { healthCommand } from './health';
+import { staffCommand } from './staff';
 
 /**
  * Every command the dispatcher knows.
  *
  * @example
  * ```ts
- * COMMANDS.map((command) => command.name); // ['check', 'explain', 'health', 'devices', 'emulator']
+ * COMMANDS.map((command) => command.name); // ['check', 'explain', 'health', 'staff', 'devices', 'emulator']
  * ```
  */
 export const COMMANDS: readonly Command[] = [
   checkCommand,
   explainCommand,
   healthCommand,
+  staffCommand,
   devicesCommand,
   emulatorCommand,
 ];

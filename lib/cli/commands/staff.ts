@@ -1,0 +1,300 @@
+// `duo-mfa staff FILE --tenant T --user U`: a staff member's Duo status through the tenant's Admin API
+// application, and the recovery actions — Duo Mobile reactivation, bypass codes (printed once, never logged).
+
+import { readFileSync } from 'node:fs';
+import { DuoAdminApi, type AdminApiCredentials, type StaffStatus } from '../../duo/admin';
+import { parseProxyUrl } from '../../duo/transport';
+import { isDuoMfaError } from '../../errors';
+import { validatePolicy } from '../../policy/compile';
+import { readPolicyFile } from '../../policy/read';
+import type { CompiledTenant, PolicyIssue } from '../../policy/types';
+import { isPlainObject } from '../../util/objects';
+import { didYouMean } from '../../util/names';
+import { EXIT, UsageError, flagOption, integerOption, stringOption, type Command } from '../command';
+import { json, table } from '../io';
+import { describeIssues, readPolicyForCli } from '../policy-file';
+import { localEmulatorHint } from './health';
+
+/**
+ * `duo-mfa staff FILE --tenant T --user U [--reactivate | --bypass-codes N] [--json]` (see its `help` text).
+ *
+ * @example
+ * ```ts
+ * const code = await runCli(['staff', 'duo-mfa.json', '--tenant', 'acme', '--user', 'dana'], processIo());
+ * ```
+ */
+export const staffCommand: Command = {
+  name: 'staff',
+  summary: "a staff member's Duo status; Duo Mobile reactivation and bypass codes (Duo Admin API)",
+  usage:
+    'duo-mfa staff FILE --tenant T --user U [--reactivate | --bypass-codes N [--valid-secs S]] [--ca FILE] [--proxy URL] [--timeout MS] [--json]',
+  help: `Asks Duo, through the tenant's Admin API application (duo.adminApi in the policy), about one staff member:
+whether Duo knows them, their status (active, bypass, disabled, locked out), whether they are enrolled, their
+phones and last sign-in. With --reactivate, starts the "changed phones" reset: Duo texts a new Duo Mobile
+activation link to their phone when it can, otherwise the link is printed for you to pass on. With
+--bypass-codes N, issues N single-use bypass codes. Links and codes are printed once, here, and never logged.
+{ "env": "NAME" } secrets are read from the environment.
+
+Options:
+  --tenant T        the tenant (required)
+  --user U          the staff member's Duo username (required)
+  --reactivate      reactivate Duo Mobile on their phone
+  --bypass-codes N  issue N bypass codes (1 to 10), each usable once
+  --valid-secs S    how long the activation link or the codes stay valid (activation: default 86400, at most
+                    604800; codes: default 3600, at most 2592000)
+  --ca FILE         trust this CA (PEM) for Duo instead of Duo's pinned CAs: the local emulator, a TLS-inspecting proxy
+  --proxy URL       reach Duo through this HTTP CONNECT proxy (the app's duoProxy option)
+  --timeout MS      give up on each request after MS milliseconds (default 5000)
+  --json            print the answer as JSON
+  --help            show this help
+
+The Admin API application needs "Grant read resource" (status) and "Grant write resource" (reactivation, bypass
+codes) in the Duo Admin Panel.
+
+Exit codes: 0 done (status: the user is in Duo), 1 not in Duo, Duo refused, or the policy is invalid, 2 usage error.`,
+  options: {
+    tenant: { type: 'string' },
+    user: { type: 'string' },
+    reactivate: { type: 'boolean' },
+    'bypass-codes': { type: 'string' },
+    'valid-secs': { type: 'string' },
+    ca: { type: 'string' },
+    proxy: { type: 'string' },
+    timeout: { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  positionals: ['FILE'],
+
+  async run({ values, positionals, io }) {
+    const file = positionals[0]!;
+    const tenantId = stringOption(values, 'tenant');
+    if (tenantId === undefined || tenantId === '') throw new UsageError('--tenant T is required');
+    const username = stringOption(values, 'user')?.trim();
+    if (username === undefined || username === '') throw new UsageError('--user U is required');
+    const reactivate = flagOption(values, 'reactivate');
+    const wantsCodes = stringOption(values, 'bypass-codes') !== undefined;
+    if (reactivate && wantsCodes) throw new UsageError('give --reactivate or --bypass-codes N, not both');
+    const count = integerOption(values, 'bypass-codes', 1, 1, 10);
+    if (stringOption(values, 'valid-secs') !== undefined && !reactivate && !wantsCodes) {
+      throw new UsageError('--valid-secs goes with --reactivate or --bypass-codes N');
+    }
+    const validSecs = reactivate
+      ? integerOption(values, 'valid-secs', 86_400, 60, 604_800)
+      : integerOption(values, 'valid-secs', 3600, 60, 2_592_000);
+    const timeoutMs = integerOption(values, 'timeout', 5000, 1, 600_000);
+    const caPath = stringOption(values, 'ca');
+    const ca = readCa(caPath);
+    const proxy = readProxy(stringOption(values, 'proxy'));
+
+    const found = readAdminApi(file, tenantId, io.env);
+    if (!found.ok) {
+      io.err(found.message);
+      return EXIT.failed;
+    }
+    const credentials = found.credentials;
+    const admin = new DuoAdminApi({
+      timeoutMs,
+      ...(ca === undefined ? {} : { ca }),
+      ...(proxy === undefined ? {} : { proxy }),
+    });
+    const asJson = flagOption(values, 'json');
+    try {
+      if (reactivate) {
+        const result = await admin.reactivate(credentials, username, { validSecs });
+        if (asJson) io.out(json({ tenant: tenantId, username, ...result }));
+        else if (result.sentBySms) {
+          io.out(
+            `Duo texted a new Duo Mobile activation link to ${username}'s phone (valid until ${peopleDate(result.expiresAt)}).`,
+          );
+        } else {
+          io.out(
+            `Activation link for ${username}, valid until ${peopleDate(result.expiresAt)} — pass it on to them ` +
+              `(shown only this once):\n${result.activationUrl ?? ''}`,
+          );
+        }
+        return EXIT.ok;
+      }
+      if (wantsCodes) {
+        const result = await admin.issueBypassCodes(credentials, username, { count, validSecs });
+        if (asJson) io.out(json({ tenant: tenantId, username, ...result }));
+        else {
+          io.out(
+            `${result.codes.length} bypass code${result.codes.length === 1 ? '' : 's'} for ${username}, each usable once, ` +
+              `valid until ${peopleDate(result.expiresAt)} (shown only this once; they replace earlier codes):\n` +
+              result.codes.join('\n'),
+          );
+        }
+        return EXIT.ok;
+      }
+      const status = await admin.staffStatus(credentials, username);
+      if (asJson) io.out(json({ tenant: tenantId, ...status }));
+      else io.out(describeStatus(status, tenantId));
+      return status.found ? EXIT.ok : EXIT.failed;
+    } catch (error) {
+      if (!isDuoMfaError(error)) throw error;
+      io.err(`duo-mfa staff: ${error.message}`);
+      const hint =
+        error.code === 'ERR_DUO_TLS' ? localEmulatorHint(credentials.apiHost, file, caPath) : undefined;
+      if (hint) io.err(`fix: ${hint}`);
+      return EXIT.failed;
+    } finally {
+      admin.close();
+    }
+  },
+};
+
+/** The status as a short report: a few labelled lines and the phones as a table. */
+function describeStatus(status: StaffStatus, tenant: string): string {
+  if (!status.found) {
+    return `${status.username} is not in Duo (tenant ${tenant}): Duo will ask them to enroll at their first Duo sign-in, if the Duo policy allows enrollment.`;
+  }
+  const lines = [
+    `${status.username} in Duo (tenant ${tenant})`,
+    '',
+    `STATUS      ${status.status ?? 'unknown'}`,
+    `ENROLLED    ${status.enrolled ? 'yes' : 'no'}`,
+    `LAST LOGIN  ${status.lastLogin ? peopleDate(status.lastLogin) : 'never'}`,
+    '',
+  ];
+  if (status.phones.length === 0) lines.push('No phones.');
+  else {
+    lines.push(
+      table(
+        ['PHONE', 'MODEL', 'DUO MOBILE', 'LAST SEEN'],
+        status.phones.map((phone) => [
+          phone.platform,
+          phone.model ?? '-',
+          phone.activated ? 'activated' : 'not activated',
+          phone.lastSeen ? peopleDate(phone.lastSeen) : '-',
+        ]),
+      ),
+    );
+  }
+  return lines.join('\n');
+}
+
+/** `30 May 2026, 08:00 UTC`: the one date format people read. */
+function peopleDate(iso: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  const month = date.toLocaleString('en-GB', { month: 'short', timeZone: 'UTC' });
+  const time = date.toISOString().slice(11, 16);
+  return `${date.getUTCDate()} ${month} ${date.getUTCFullYear()}, ${time} UTC`;
+}
+
+type AdminApiLookup =
+  | { readonly ok: true; readonly credentials: AdminApiCredentials }
+  | { readonly ok: false; readonly message: string };
+
+/**
+ * The tenant's `duo.adminApi`, secret resolved. Reads it from the compiled policy when the schema knows it; a
+ * schema that does not know `duo.adminApi` yet is tolerated: the rest of the file is validated without it and
+ * the Admin API application is read from the raw file (inline or `{ "env" }` secret).
+ */
+function readAdminApi(file: string, tenantId: string, env: NodeJS.ProcessEnv): AdminApiLookup {
+  const result = readPolicyForCli(file, { env });
+  if (result.ok) {
+    const tenant = pickTenant(result.policy.tenants, tenantId);
+    const adminApi = (tenant.duo as CompiledTenant['duo'] & { adminApi?: AdminApiCredentials }).adminApi;
+    return adminApi ? { ok: true, credentials: adminApi } : notConfigured(tenantId, file);
+  }
+  const onlyUnknownAdminApi = result.issues.every(
+    (issue) => /^tenants\.[^]+\.duo\.adminApi$/.test(issue.path) && issue.message.startsWith('unknown key'),
+  );
+  if (!onlyUnknownAdminApi || result.issues.length === 0) {
+    return { ok: false, message: describeIssues(result.issues, file) };
+  }
+  const raw = readPolicyFile(file) as { tenants: Record<string, { duo: Record<string, unknown> }> };
+  const withoutAdminApi = structuredClone(raw);
+  for (const tenant of Object.values(withoutAdminApi.tenants)) delete tenant.duo.adminApi;
+  const rest = validatePolicy(withoutAdminApi, { env, source: file });
+  if (!rest.ok) return { ok: false, message: describeIssues(rest.issues, file) };
+  pickTenant(rest.policy.tenants, tenantId);
+  const declared = raw.tenants[tenantId]?.duo.adminApi;
+  if (declared === undefined) return notConfigured(tenantId, file);
+  const issues: PolicyIssue[] = [];
+  const at = (key: string) => `tenants.${tenantId}.duo.adminApi${key ? `.${key}` : ''}`;
+  if (!isPlainObject(declared)) {
+    issues.push({ path: at(''), message: 'must be an object { integrationKey, secretKey, apiHost }' });
+    return { ok: false, message: describeIssues(issues, file) };
+  }
+  const { integrationKey, secretKey, apiHost } = declared;
+  if (typeof integrationKey !== 'string' || !/^DI[A-Z0-9]{18}$/.test(integrationKey)) {
+    issues.push({ path: at('integrationKey'), message: 'must be the 20-character integration key ("DI…")' });
+  }
+  if (typeof apiHost !== 'string' || apiHost.trim() === '') {
+    issues.push({
+      path: at('apiHost'),
+      message: 'must be the API hostname, e.g. api-12345678.duosecurity.com',
+    });
+  }
+  let secret: string | undefined;
+  if (typeof secretKey === 'string') secret = secretKey;
+  else if (isPlainObject(secretKey) && typeof secretKey.env === 'string') {
+    secret = env[secretKey.env];
+    if (secret === undefined) {
+      issues.push({ path: at('secretKey'), message: `environment variable ${secretKey.env} is not set` });
+    }
+  } else {
+    issues.push({
+      path: at('secretKey'),
+      message: 'must be the 40-character secret key or { "env": "NAME" }',
+    });
+  }
+  if (secret !== undefined && secret.length !== 40) {
+    issues.push({
+      path: at('secretKey'),
+      message: 'must be 40 characters (the Admin API application\'s "Secret key")',
+    });
+  }
+  if (issues.length > 0) return { ok: false, message: describeIssues(issues, file) };
+  return {
+    ok: true,
+    credentials: { integrationKey: integrationKey as string, secretKey: secret!, apiHost: apiHost as string },
+  };
+}
+
+function notConfigured(tenantId: string, file: string): AdminApiLookup {
+  return {
+    ok: false,
+    message:
+      `duo-mfa staff: tenant ${JSON.stringify(tenantId)} has no Duo Admin API application: add ` +
+      `tenants.${tenantId}.duo.adminApi { integrationKey, secretKey, apiHost } to ${file} (see docs/duo.md)`,
+  };
+}
+
+function pickTenant(tenants: ReadonlyMap<string, CompiledTenant>, wanted: string): CompiledTenant {
+  const tenant = tenants.get(wanted);
+  if (tenant) return tenant;
+  const hint = didYouMean(wanted, tenants.keys());
+  const known = [...tenants.keys()].slice(0, 10).join(', ');
+  throw new UsageError(
+    `tenant ${JSON.stringify(wanted)} is not in the policy${hint ? ` — did you mean ${JSON.stringify(hint)}?` : ` (tenants: ${known})`}`,
+  );
+}
+
+function readCa(path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(
+      `--ca ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+    );
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new UsageError(`--ca ${path} is not a PEM certificate (no "-----BEGIN CERTIFICATE-----")`);
+  }
+  return pem;
+}
+
+function readProxy(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  try {
+    parseProxyUrl(url, '--proxy');
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  return url;
+}
