@@ -4,6 +4,7 @@
 import type { Request } from 'express';
 import pino from 'pino';
 import { DuoAdapter } from '../duo/adapter';
+import { DuoAdminApi } from '../duo/admin';
 import { openPolicy } from '../policy/load';
 import { tenantSourceOf, type TenantSource } from '../policy/source';
 import type { Decision } from '../policy/types';
@@ -22,6 +23,8 @@ export class MfaInstance {
   readonly logger: MfaLogger;
   readonly events: EventSink;
   readonly adapter: DuoAdapter;
+  /** The Duo Admin API client (staff status, reactivation, bypass codes), with the same CA, proxy and timeout. */
+  readonly admin: DuoAdminApi;
   readonly health: HealthMonitor;
   readonly store: MfaStore;
   readonly tenants: TenantSource;
@@ -58,11 +61,10 @@ export class MfaInstance {
           ),
       }),
     );
-    this.adapter = new DuoAdapter({
-      redirectUrl: config.redirectUrl,
-      timeoutMs: config.duoTimeoutMs,
-      ca: config.duoCa,
-    });
+    // Both throw a TypeError naming duoProxy when the proxy URL is not usable (its credentials masked).
+    const duo = { timeoutMs: config.duoTimeoutMs, ca: config.duoCa, proxy: config.duoProxy };
+    this.adapter = new DuoAdapter({ redirectUrl: config.redirectUrl, ...duo });
+    this.admin = new DuoAdminApi(duo);
     // The Duo client signs with the real clock, so skew is measured against it, not against the test clock.
     this.health = new HealthMonitor(this.adapter, this.logger, config.now);
     this.store = config.redis
@@ -74,6 +76,7 @@ export class MfaInstance {
   close(): void {
     this.tenants.close();
     this.adapter.close();
+    this.admin.close();
   }
 
   /** True for paths the host listed in `ignore`. */

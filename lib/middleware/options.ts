@@ -65,6 +65,13 @@ export interface DuoMfaOptions {
   /** Trust this CA for Duo instead of the client's pinned CAs (TLS-inspecting proxies, the emulator). */
   duoTls?: { ca: string | Buffer | ReadonlyArray<string | Buffer> };
   /**
+   * Send every call to Duo (health check, token exchange, Admin API) through this HTTP CONNECT proxy, e.g.
+   * `http://user:password@proxy.internal:3128`. `duoTls` and `duoTimeoutMs` still apply end to end; the proxy
+   * refusing or not answering counts as a Duo outage, wrong proxy credentials as a misconfiguration. Its
+   * credentials never appear in logs, events or errors. `HTTPS_PROXY` is not read. Default: direct.
+   */
+  duoProxy?: string;
+  /**
    * An ioredis client: pending logins (taken atomically with GETDEL), challenge counts and device insight live
    * there, shared by every app instance. Without it, in memory (one instance only).
    */
@@ -115,6 +122,7 @@ export interface MfaConfig {
   readonly failOpenMaxAgeMs: number;
   readonly duoTimeoutMs: number;
   readonly duoCa: DuoCa | undefined;
+  readonly duoProxy: string | undefined;
   readonly redis: RedisLike | undefined;
   readonly redisPrefix: string;
   readonly redisTimeoutMs: number;
@@ -139,6 +147,7 @@ const KNOWN_OPTIONS = [
   'failOpenMaxAge',
   'duoTimeoutMs',
   'duoTls',
+  'duoProxy',
   'redis',
   'redisPrefix',
   'redisTimeoutMs',
@@ -214,6 +223,7 @@ export function parseOptions(input: unknown, hooks: TestingHooks = {}): MfaConfi
     failOpenMaxAgeMs: parseDurationOption('failOpenMaxAge', options.failOpenMaxAge, '5m'),
     duoTimeoutMs: parsePositiveInt('duoTimeoutMs', options.duoTimeoutMs, 5000, 120_000),
     duoCa: parseDuoTls(options.duoTls),
+    duoProxy: options.duoProxy === undefined ? undefined : parseString('duoProxy', options.duoProxy, ''),
     redis: parseRedis(options.redis),
     redisPrefix: parseString('redisPrefix', options.redisPrefix, 'duo-mfa:'),
     redisTimeoutMs: parsePositiveInt('redisTimeoutMs', options.redisTimeoutMs, 2000, 60_000),

@@ -5,7 +5,7 @@ import dns from 'node:dns';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { startDuoEmulator, type DuoEmulator } from '../../lib/emulator';
 import { generateCertificates } from '../../lib/emulator/certificates';
-import { startConnectProxy } from '../duo/helpers/connect-proxy';
+import { startConnectProxy } from '../helpers/connect-proxy';
 import { CLIENT_ID, OTHER_SECRET, SECRET, tempDir, tenantDoc } from '../policy/helpers';
 import { runCli, writeJson } from './helpers';
 

@@ -8,7 +8,7 @@ import { generateCertificates } from '../../lib/emulator/certificates';
 import { startDuoEmulator, type DuoEmulator } from '../../lib/emulator/index';
 import { isDuoMfaError, type DuoMfaError, type DuoMfaErrorCode } from '../../lib/errors';
 import { REDIRECT_URL, TEST_APP, followAuthorize } from '../helpers/duo';
-import { startConnectProxy, type ConnectProxy } from './helpers/connect-proxy';
+import { startConnectProxy, type ConnectProxy } from '../helpers/connect-proxy';
 
 const TIMEOUT_MS = 400;
 const STATE = 'adapter-proxy-state-0123456789abcdef';

@@ -5,7 +5,7 @@ import type { LookupFunction } from 'node:net';
 import { DuoAdminApi, type AdminApiCredentials } from '../../lib/duo/admin';
 import { generateCertificates } from '../../lib/emulator/certificates';
 import { isDuoMfaError, type DuoMfaError, type DuoMfaErrorCode } from '../../lib/errors';
-import { startConnectProxy } from './helpers/connect-proxy';
+import { startConnectProxy } from '../helpers/connect-proxy';
 import { fakePhone, startFakeAdminApi, type FakeAdminApi, type FakeUser } from './helpers/fake-admin-api';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
