@@ -17,6 +17,7 @@ export type AuditEventType =
   | 'mfa.failed'
   | 'mfa.failopen'
   | 'mfa.bypassed'
+  | 'mfa.deferred'
   | 'device.untrusted'
   | 'policy.reloaded'
   | 'policy.invalid';
@@ -44,6 +45,7 @@ const LEVEL: Record<AuditEventType, 'debug' | 'info' | 'warn' | 'error'> = {
   'mfa.failed': 'warn',
   'mfa.failopen': 'warn',
   'mfa.bypassed': 'debug',
+  'mfa.deferred': 'info',
   'device.untrusted': 'warn',
   'policy.reloaded': 'info',
   'policy.invalid': 'error',

@@ -5,6 +5,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { DuoMfaError } from '../errors';
 import { assess, Refusal, type Assessed, type Assessment } from './assess';
 import { hasLiveFactor } from './factor';
+import { isDeferred } from './grace';
 import type { MfaInstance } from './instance';
 import { fail, failUnexpected, requireSession } from './respond';
 import { landingOf, returnPathOf } from './start';
@@ -88,6 +89,15 @@ function proceed(
   if (!decision.required) {
     instance.reportBypass(req, user.username, decision);
     req.duoMfa = new RequestState(instance, { verified: false, required: false, reason: decision.reason });
+    return next();
+  }
+  if (decision.gracePeriodUntil !== undefined && isDeferred(instance, sessionOf(req)!, assessment)) {
+    const until = new Date(decision.gracePeriodUntil).toISOString();
+    const reason = {
+      code: 'grace_period',
+      detail: `deferred until ${until} (${decision.reason.detail})`,
+    } as const;
+    req.duoMfa = new RequestState(instance, { verified: false, required: true, reason });
     return next();
   }
   req.duoMfa = new RequestState(instance, { verified: false, required: true, reason: decision.reason });

@@ -26,6 +26,8 @@ export interface StartConfirmation {
   readonly returnTo: string;
   readonly stepUp: boolean;
   readonly freshFactor: boolean;
+  /** The page offered the grace period's "Remind me later". */
+  readonly grace: boolean;
   /** Epoch ms. */
   readonly at: number;
 }
@@ -60,8 +62,10 @@ export interface DuoMfaSessionData {
   verified?: Verification;
   /** Recently completed states (hashes) and where they landed: a repeated callback lands there again (S18). */
   consumed?: Array<{ id: string; returnTo: string; at: number }>;
-  /** The "Continue to Duo" page waiting for its button (S42). */
+  /** The "Continue to Duo" (or grace period) page waiting for its button (S42). */
   confirm?: StartConfirmation;
+  /** "Remind me later" during the enrollment grace period: this session passes until the date. */
+  deferred?: { readonly username: string; readonly tenant: string; readonly until: number };
 }
 
 /** The parts of an express-session Session the middleware uses. */

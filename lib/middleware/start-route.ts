@@ -1,5 +1,6 @@
 // Ways into Duo for a browser (S42): top-level same-site navigations go at once; a navigation another site sent
-// gets a "Continue to Duo" button first, whose POST proves it came from this site; anything else gets the 401.
+// gets a "Continue to Duo" button first, whose POST proves it came from this site; during the enrollment grace
+// period the person chooses "Set up Duo now" or "Remind me later"; anything else gets the 401.
 
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
@@ -10,6 +11,7 @@ import { requestKind, sendMfaRequired, sendPage } from './pages';
 import { fail, requireSession, sendRedirect } from './respond';
 import { singleParam } from './return-path';
 import { mfaData, PENDING_TTL_MS, sessionOf, type StartConfirmation } from './session';
+import { defer, graceDate } from './grace';
 import { landingOf, startDuo, startLocation, type StartHow } from './start';
 
 /**
@@ -25,8 +27,10 @@ export function goToDuo(
   how: StartHow & { readonly location: string | undefined },
 ): Promise<void> | void {
   const kind = requestKind(req);
-  if (kind === 'navigation') return startDuo(instance, req, res, next, assessed, how);
-  if (kind === 'cross-site') return askToContinue(instance, req, res, how);
+  // Before mfa.enforceFrom a person may choose "later" (never for a step-up): offered on our own page.
+  const grace = !how.stepUp && assessed.decision.gracePeriodUntil !== undefined;
+  if (kind === 'navigation' && !grace) return startDuo(instance, req, res, next, assessed, how);
+  if (kind !== 'other') return askFirst(instance, req, res, how, grace ? assessed : undefined);
   sendMfaRequired(req, res, startLocation(instance, how.location, how.stepUp, how.freshFactor));
 }
 
@@ -80,24 +84,67 @@ export function confirmRoute(instance: MfaInstance): RequestHandler {
         if (!stepUp && (assessment.verification || !assessment.decision.required)) {
           return sendRedirect(req, res, returnTo);
         }
+        const later = singleParam((req.body as Record<string, unknown> | undefined)?.choice) === 'later';
+        if (later && confirmation.grace && !stepUp && assessment.decision.gracePeriodUntil !== undefined) {
+          defer(instance, req, session, assessment);
+          return sendRedirect(req, res, returnTo);
+        }
         return startDuo(instance, req, res, next, assessment, { returnTo, stepUp, freshFactor });
       })
       .catch(next);
   };
 }
 
-/** The "Continue to Duo" page: nothing counted, nothing rotated until the person clicks on our own page. */
-function askToContinue(instance: MfaInstance, req: Request, res: Response, how: StartHow): void {
+/**
+ * A page of ours before Duo, whose buttons POST a token kept in the session: nothing counted, nothing rotated until
+ * the person clicks. Either "Continue to Duo" for a navigation another site sent (S42), or — during the enrollment
+ * grace period — "Set up Duo now" / "Remind me later".
+ */
+function askFirst(
+  instance: MfaInstance,
+  req: Request,
+  res: Response,
+  how: StartHow,
+  grace: Assessed | undefined,
+): void {
   const session = sessionOf(req)!;
   const confirm: StartConfirmation = {
     token: randomBytes(24).toString('base64url'),
     returnTo: how.returnTo,
     stepUp: how.stepUp,
     freshFactor: how.freshFactor ?? true,
+    grace: grace !== undefined,
     at: instance.config.now(),
   };
   session.duoMfa = { ...mfaData(session), confirm };
-  const { signOutPath } = instance.config;
+  const { signOutPath, startPath } = instance.config;
+  const signOut = signOutPath ? [{ post: signOutPath, label: 'Sign out' }] : [];
+  if (grace) {
+    const date = graceDate(grace.decision.gracePeriodUntil!);
+    return sendPage(req, res, 200, {
+      title: 'Set up two-factor sign-in',
+      paragraphs: [
+        `Your organization requires Duo two-factor sign-in from ${date}.`,
+        'Setting it up takes a minute with Duo Mobile on your phone. Until then you may choose to be reminded at your next sign-in.',
+      ],
+      actions: [
+        {
+          post: startPath,
+          fields: { token: confirm.token, choice: 'now' },
+          label: 'Set up Duo now',
+          primary: true,
+          id: 'duo-setup-now',
+        },
+        {
+          post: startPath,
+          fields: { token: confirm.token, choice: 'later' },
+          label: 'Remind me later',
+          id: 'duo-remind-later',
+        },
+        ...signOut,
+      ],
+    });
+  }
   sendPage(req, res, 200, {
     title: 'Continue to Duo',
     paragraphs: [
@@ -106,13 +153,13 @@ function askToContinue(instance: MfaInstance, req: Request, res: Response, how: 
     ],
     actions: [
       {
-        post: instance.config.startPath,
+        post: startPath,
         fields: { token: confirm.token },
         label: 'Continue to Duo',
         primary: true,
         id: 'duo-continue',
       },
-      ...(signOutPath ? [{ post: signOutPath, label: 'Sign out' }] : []),
+      ...signOut,
     ],
   });
 }

@@ -9,8 +9,11 @@ export interface DuoMfaRequestState {
   readonly verified: boolean;
   /** True when the tenant's policy asks this user for Duo. */
   readonly required: boolean;
-  /** Why (the policy decision, or not_signed_in / failopen). */
-  readonly reason: { readonly code: DecisionCode | 'not_signed_in' | 'failopen'; readonly detail: string };
+  /** Why (the policy decision, or not_signed_in / failopen / grace_period: "Remind me later" chosen). */
+  readonly reason: {
+    readonly code: DecisionCode | 'not_signed_in' | 'failopen' | 'grace_period';
+    readonly detail: string;
+  };
   /** How the verification was obtained: "duo", or "failopen" while Duo was down. */
   readonly via?: 'duo' | 'failopen' | undefined;
   /** When the verification happened (epoch ms). */

@@ -80,7 +80,11 @@ export interface Decision {
     readonly policy: TrustedEndpointsPolicy;
     /** True when this user is in scope of the tenant's activation (disabled → never). */
     readonly active: boolean;
-  };
+  }; /**
+   * Epoch ms of the tenant's `mfa.enforceFrom`, present only when Duo is `required` and now is before it: the
+   * user is in the grace period and may defer ("Remind me later").
+   */
+  readonly gracePeriodUntil?: number;
 }
 
 /** One problem found in a policy file: where (dotted JSON path) and what is wrong / allowed. */
