@@ -31,6 +31,8 @@ export interface LoginRound {
   readonly logins: number;
   /** Server CPU per login, ms. */
   readonly cpuPerLogin: number;
+  /** Redis commands per login (session store and middleware), counted at the server's Redis client. */
+  readonly redisPerLogin: number;
   /** Server CPU as a share of one core. */
   readonly serverCpu: number;
   /** Browsers + emulator CPU as a share of one core. */
@@ -102,10 +104,13 @@ async function measure(
   seconds: number,
 ): Promise<LoginRound> {
   const before = await server.call<CpuSample>('cpu');
+  const commandsBefore = await server.call<Record<LoginVariant, number>>('redisCommands');
   const started = performance.now();
   const run = await client.call<LoginResult>('run', { port, users: options.users, seconds });
   const wall = performance.now() - started;
   const cpu = cpuMicros(before, await server.call<CpuSample>('cpu'));
+  const commands =
+    (await server.call<Record<LoginVariant, number>>('redisCommands'))[variant] - commandsBefore[variant];
   if (run.failures > 0)
     throw new Error(`${variant}: ${run.failures} failed logins, first: ${run.firstFailure}`);
   return {
@@ -113,6 +118,7 @@ async function measure(
     perSecond: run.perSecond,
     logins: run.logins,
     cpuPerLogin: cpu / 1000 / run.logins,
+    redisPerLogin: commands / run.logins,
     serverCpu: cpu / (wall * 1000),
     clientCpu: run.clientCpu,
     p50: run.p50,

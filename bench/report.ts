@@ -40,6 +40,10 @@ interface Verdict {
 
 const HOT_TARGET = 0.97;
 const LOGIN_TARGET = 0.9;
+/** Server CPU per login, ours / hand-written. */
+const LOGIN_CPU_TARGET = 1.1;
+/** Redis commands per login (sessions and the middleware's store together). */
+const LOGIN_REDIS_TARGET = 9;
 const LOAD_TARGET_MS = 2000;
 const DECIDE_P99_TARGET = 5;
 /** "Flat across sizes": the largest policy's p99 within this factor of the smallest one's. */
@@ -74,6 +78,20 @@ export function verdicts(results: RunResults): Verdict[] {
       ratio: n2(ours.perSecond / plain.perSecond),
       target: `≥ ${LOGIN_TARGET}`,
       met: ours.perSecond / plain.perSecond >= LOGIN_TARGET,
+    });
+    out.push({
+      what: '3. server CPU per login (ours / hand-written)',
+      figures: `${n2(ours.cpuPerLogin)} vs ${n2(plain.cpuPerLogin)} ms`,
+      ratio: n2(ours.cpuPerLogin / plain.cpuPerLogin),
+      target: `≤ ${LOGIN_CPU_TARGET}`,
+      met: ours.cpuPerLogin / plain.cpuPerLogin <= LOGIN_CPU_TARGET,
+    });
+    out.push({
+      what: '3. Redis commands per login (ours; hand-written for reference)',
+      figures: `${n1(ours.redisPerLogin)} vs ${n1(plain.redisPerLogin)}`,
+      ratio: '',
+      target: `≤ ${LOGIN_REDIS_TARGET}`,
+      met: ours.redisPerLogin <= LOGIN_REDIS_TARGET,
     });
   }
   const policy = results.policy ?? [];
@@ -215,7 +233,8 @@ function loginSection(login: LoginBenchResult): string {
       n1(m.perSecond),
       variant === 'plain' ? '—' : `**${n2(m.perSecond / plain.perSecond)}**`,
       n2(m.cpuPerLogin),
-      variant === 'plain' ? '—' : n2(plain.cpuPerLogin / m.cpuPerLogin),
+      variant === 'plain' ? '—' : n2(m.cpuPerLogin / plain.cpuPerLogin),
+      n1(m.redisPerLogin),
       pct(m.serverCpu),
       pct(m.clientCpu),
       `${n0(m.p50)} / ${n0(m.p99)}`,
@@ -228,7 +247,8 @@ function loginSection(login: LoginBenchResult): string {
         'logins/s',
         'ratio',
         'server CPU ms/login',
-        'CPU ratio (plain/ours)',
+        'CPU ratio (ours/plain)',
+        'Redis commands/login',
         'server CPU (of one core)',
         'client + emulator CPU',
         'login time p50 / p99 ms',
@@ -237,13 +257,14 @@ function loginSection(login: LoginBenchResult): string {
     ) +
     '\n\n<details><summary>Raw rounds (in the order they ran)</summary>\n\n' +
     table(
-      ['round', 'variant', 'logins/s', 'logins', 'server CPU ms/login', 'server CPU'],
+      ['round', 'variant', 'logins/s', 'logins', 'server CPU ms/login', 'Redis commands/login', 'server CPU'],
       login.rounds.map((round: LoginRound, index) => [
         String(Math.floor(index / 2) + 1),
         round.variant,
         n1(round.perSecond),
         n0(round.logins),
         n2(round.cpuPerLogin),
+        n1(round.redisPerLogin),
         pct(round.serverCpu),
       ]),
     ) +

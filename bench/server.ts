@@ -53,6 +53,20 @@ async function redisClient(): Promise<Redis> {
   return client;
 }
 
+/** Redis commands sent by each login app (sessions and the middleware's store alike), counted at the client. */
+const commandCounts: Record<'ours' | 'plain', number> = { ours: 0, plain: 0 };
+
+/** A Redis client whose every command (pipelined and scripted ones too) is counted for `variant`. */
+async function countedClient(variant: 'ours' | 'plain'): Promise<Redis> {
+  const client = await redisClient();
+  const send = client.sendCommand.bind(client);
+  client.sendCommand = ((...args: Parameters<Redis['sendCommand']>) => {
+    commandCounts[variant] += 1;
+    return send(...args);
+  });
+  return client;
+}
+
 function withMfa(host: HostOptions, setup: DuoSetup) {
   return (baseUrl: string) => {
     const { app, mfa, timing } = mfaApp(host, { apiHost: setup.apiHost, ca: setup.ca, baseUrl });
@@ -72,8 +86,10 @@ serveParent({
   },
 
   async login(setup: DuoSetup): Promise<LoginPorts> {
-    const ours = await listen(withMfa({ prefix: `${setup.prefix}ours:`, redis: await redisClient() }, setup));
-    const plainHost: HostOptions = { prefix: `${setup.prefix}plain:`, redis: await redisClient() };
+    const ours = await listen(
+      withMfa({ prefix: `${setup.prefix}ours:`, redis: await countedClient('ours') }, setup),
+    );
+    const plainHost: HostOptions = { prefix: `${setup.prefix}plain:`, redis: await countedClient('plain') };
     const plain = await listen((baseUrl) =>
       hostApp(plainHost, (app) => mountPlainDuo(app, { apiHost: setup.apiHost, ca: setup.ca, baseUrl })),
     );
@@ -82,6 +98,11 @@ serveParent({
 
   cpu(): NodeJS.CpuUsage {
     return process.cpuUsage();
+  },
+
+  /** Redis commands the login apps have sent so far, per variant. */
+  redisCommands(): Record<'ours' | 'plain', number> {
+    return { ...commandCounts };
   },
 
   /** Starts timing duoMfa in this process's apps, or stops and returns what was recorded. */

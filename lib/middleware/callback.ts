@@ -17,6 +17,7 @@ import { fail, failUnexpected, methodNotAllowed, requireSession, sendRedirect, t
 import {
   MAX_CONSUMED_PER_SESSION,
   mfaData,
+  ownerKey,
   PENDING_TTL_MS,
   rotateSession,
   SessionChangedError,
@@ -73,7 +74,8 @@ async function handleCallback(
     // Two tabs signed in at once: the other tab's approval already verified this user here. Its own pending login
     // (in the store) is taken so it cannot be used again, and nothing is exchanged: land, never an error.
     if (user && isVerifiedHere(instance, data.verified, user.username, user.tenant)) {
-      const record = await instance.store.takePending(id).catch(() => undefined);
+      const owner = ownerKey(data.verified!.tenant, user.username);
+      const record = await instance.store.takePending(owner, id).catch(() => undefined);
       const sameUser = record?.username === user.username && record.tenant === data.verified?.tenant;
       return sendRedirect(req, res, sameUser ? record.returnTo : instance.config.afterLoginPath);
     }
@@ -103,7 +105,7 @@ async function handleCallback(
     }
 
     // S14: taken atomically; a concurrent callback with the same state finds nothing and exchanges nothing.
-    const record = await instance.store.takePending(pendingId);
+    const record = await instance.store.takePending(ownerKey(ref.tenant, ref.username), pendingId);
     if (!record) {
       instance.logger.info(
         { tenant: ref.tenant },
@@ -190,7 +192,10 @@ async function handleCallback(
 
     const device = deviceSummary(result);
     try {
-      // Re-read after the exchange: a logout or another sign-in meanwhile must not be undone (S8).
+      // Re-read after the exchange: a logout or another sign-in while Duo answered must not be undone (S8) —
+      // without the read, the rotation would save the stale copy in hand under a new id and sign the person back
+      // in. It costs one store read per login, and stays. Then the second rotation (S2): the cookie that went to
+      // Duo never becomes a verified one.
       const stillPending = () =>
         stillSame() && Boolean(sessionOf(req) && mfaData(sessionOf(req)!).pending?.[pendingId]);
       await rotateSession(req, stillPending, (fresh) => {
@@ -273,7 +278,9 @@ function isVerifiedHere(
 async function clearPending(instance: MfaInstance, session: SessionLike, ids: string[]): Promise<void> {
   const pending = session.duoMfa?.pending;
   for (const id of ids) {
+    const ref = pending?.[id];
     if (pending) delete pending[id];
-    await instance.store.deletePending(id).catch(() => undefined);
+    if (ref)
+      await instance.store.deletePending(ownerKey(ref.tenant, ref.username), id).catch(() => undefined);
   }
 }

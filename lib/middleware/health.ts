@@ -22,9 +22,14 @@ export class HealthMonitor {
     private readonly now: () => number,
   ) {}
 
+  /** True when Duo answered healthy recently enough that ensure() will not ask again. */
+  isFresh(credentials: DuoCredentials): boolean {
+    return (this.healthyUntil.get(keyOf(credentials)) ?? 0) > this.now();
+  }
+
   /** Resolves when Duo answered healthy recently or answers now; rejects with the adapter's DuoMfaError. */
   ensure(credentials: DuoCredentials): Promise<void> {
-    const key = `${credentials.clientId}@${credentials.apiHost}`;
+    const key = keyOf(credentials);
     if ((this.healthyUntil.get(key) ?? 0) > this.now()) return Promise.resolve();
     let check = this.inFlight.get(key);
     if (!check) {
@@ -58,4 +63,8 @@ export class HealthMonitor {
     }
     this.healthyUntil.set(key, this.now() + HEALTH_CACHE_MS);
   }
+}
+
+function keyOf(credentials: DuoCredentials): string {
+  return `${credentials.clientId}@${credentials.apiHost}`;
 }

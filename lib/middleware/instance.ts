@@ -11,7 +11,7 @@ import type { Decision } from '../policy/types';
 import { MemoryStore } from '../stores/memory';
 import { RedisStore } from '../stores/redis';
 import type { MfaStore } from '../stores/types';
-import { EventSink } from './events';
+import { errorSummary, EventSink } from './events';
 import { HealthMonitor } from './health';
 import type { MfaConfig, MfaLogger } from './options';
 import type { PageLinks } from './pages';
@@ -68,12 +68,17 @@ export class MfaInstance {
     // The Duo client signs with the real clock, so skew is measured against it, not against the test clock.
     this.health = new HealthMonitor(this.adapter, this.logger, config.now);
     this.store = config.redis
-      ? new RedisStore(config.redis, config.redisPrefix, config.redisTimeoutMs)
+      ? new RedisStore(config.redis, config.redisPrefix, config.redisTimeoutMs, {
+          // Device insight is written after the response: a failed batch is a log line, never a failed request.
+          onDeviceError: (error, count) =>
+            this.logger.warn({ err: errorSummary(error), records: count }, 'could not record device insight'),
+        })
       : new MemoryStore(config.now, config.deviceLogFile);
   }
 
-  /** Releases the policy watcher and Duo sockets. */
+  /** Writes queued device records, releases the policy watcher and Duo sockets. */
   close(): void {
+    void this.store.flush(); // device records still queued are written while the Redis client is open
     this.tenants.close();
     this.adapter.close();
     this.admin.close();

@@ -88,6 +88,14 @@ export function stateId(state: string): string {
   return createHash('sha256').update(state).digest('base64url');
 }
 
+/**
+ * Whose challenge window and pending logins these are, for the store: SHA-256 of tenant and canonical username,
+ * so stores never hold either in a key.
+ */
+export function ownerKey(tenant: string, username: string): string {
+  return createHash('sha256').update(`${tenant}\0${username}`).digest('base64url');
+}
+
 /** The request's session, or undefined when no session middleware ran (or its store is disconnected). */
 export function sessionOf(req: Request): SessionLike | undefined {
   const session = (req as { session?: unknown }).session;
@@ -126,7 +134,8 @@ export class SessionChangedError extends Error {
 /**
  * Re-reads the session from the store — so a logout or revocation that happened while we awaited Duo or Redis is
  * seen — and checks `stillValid` on it; then gives it a new id (the old store entry is destroyed), copies the host
- * app's data across, applies `update` and saves, resolving only once the store has it (S1, S2, S8).
+ * app's data across, applies `update` and saves, resolving only once the store has it (S1, S2, S8). With
+ * `reload: false` (the wait was no longer than a store round trip) the session in hand is checked instead.
  *
  * On any failure the request's session is dropped, so express-session neither re-saves what `update` wrote nor
  * sends a cookie for it: a failed rotation never leaves a half-granted session behind (S36).
@@ -135,20 +144,23 @@ export async function rotateSession(
   req: Request,
   stillValid: () => boolean,
   update: (session: SessionLike) => void,
+  options: { reload?: boolean } = {},
 ): Promise<void> {
   try {
     const stored = sessionOf(req);
     if (!stored) throw new SessionChangedError('no session');
-    const found = await new Promise<boolean>((resolve, reject) =>
-      stored.reload((err) => {
-        if (!err) return resolve(true);
-        // express-session says "failed to load session" when the store answered without it; anything else is
-        // the store failing, which is an outage, not a logout.
-        if (err instanceof Error && err.message === 'failed to load session') return resolve(false);
-        reject(toError(err));
-      }),
-    );
-    if (!found) throw new SessionChangedError('session is gone from the store');
+    if (options.reload ?? true) {
+      const found = await new Promise<boolean>((resolve, reject) =>
+        stored.reload((err) => {
+          if (!err) return resolve(true);
+          // express-session says "failed to load session" when the store answered without it; anything else is
+          // the store failing, which is an outage, not a logout.
+          if (err instanceof Error && err.message === 'failed to load session') return resolve(false);
+          reject(toError(err));
+        }),
+      );
+      if (!found) throw new SessionChangedError('session is gone from the store');
+    }
     if (!stillValid()) throw new SessionChangedError('session changed while waiting');
     const old = sessionOf(req)!;
     const kept: Record<string, unknown> = {};
@@ -159,10 +171,33 @@ export async function rotateSession(
     Object.assign(fresh, kept);
     update(fresh);
     await saveSession(fresh);
+    skipRepeatedSave(fresh);
   } catch (error) {
     delete (req as { session?: unknown }).session;
     throw error;
   }
+}
+
+/**
+ * express-session cannot tell that a regenerated session was already saved, so it saves it again when the
+ * response ends — a second store write per rotation. The session's own `save` becomes a no-op while the session
+ * is what was saved; any later change (the host's route after a fail-open pass) is saved as usual.
+ */
+function skipRepeatedSave(session: SessionLike): void {
+  const saved = JSON.stringify(session);
+  const save = session.save.bind(session);
+  Object.defineProperty(session, 'save', {
+    configurable: true,
+    enumerable: false,
+    writable: true,
+    value: function saveIfChanged(this: SessionLike, callback: (err?: unknown) => void) {
+      if (JSON.stringify(this) === saved) {
+        callback();
+        return this;
+      }
+      return save(callback);
+    },
+  });
 }
 
 /** Gives the session a new id (the old one is destroyed in the store) with nothing in it, and waits. */

@@ -1,7 +1,7 @@
 // Sending the browser to Duo: health check (or the tenant's failmode), the push-fatigue limit, a fresh state kept
 // server-side, the session id rotated and saved, then the 303.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { DuoMfaError, isDuoMfaError } from '../errors';
 import type { PendingRecord } from '../stores/types';
@@ -13,6 +13,7 @@ import { safeReturnPath } from './return-path';
 import {
   MAX_PENDING_PER_SESSION,
   mfaData,
+  ownerKey,
   PENDING_TTL_MS,
   rotateSession,
   SessionChangedError,
@@ -57,6 +58,9 @@ export async function startDuo(
     return fail(instance, req, res, next, error, { type: 'mfa.failed', who, reason: 'invalid_username' });
   }
 
+  // A health check that had to ask Duo (not the cached answer) is a wait during which the person may have signed
+  // out elsewhere: only then is the session read again before it is rotated.
+  const waited = !instance.health.isFresh(tenant.duo);
   try {
     await instance.health.ensure(tenant.duo);
   } catch (error) {
@@ -69,23 +73,6 @@ export async function startDuo(
   if (reusable) return sendRedirect(req, res, reusable);
 
   try {
-    const count = await instance.store.hitChallenge(
-      challengeKey(tenant.id, user.username),
-      CHALLENGE_WINDOW_MS,
-    );
-    if (count > tenant.challengeLimit) {
-      const error = new DuoMfaError('ERR_DUO_CHALLENGE_LIMIT', 'too many Duo challenges', {
-        details: { retryAfterSeconds: CHALLENGE_WINDOW_MS / 1000 },
-      });
-      res.setHeader('Retry-After', String(CHALLENGE_WINDOW_MS / 1000));
-      return fail(instance, req, res, next, error, {
-        type: 'mfa.denied',
-        who,
-        reason: 'challenge_limit',
-        fields: { limit: tenant.challengeLimit },
-      });
-    }
-
     const state = randomBytes(32).toString('base64url');
     const id = stateId(state);
     const authUrl = await instance.adapter.createAuthUrl(tenant.duo, duoUsername, state);
@@ -100,8 +87,29 @@ export async function startDuo(
       stepUp: how.stepUp,
       ...(how.stepUp && how.freshFactor ? { requireFresh: true } : {}),
     };
-    await instance.store.putPending(id, record, PENDING_TTL_MS);
+    // One step: the challenge counted against the push-fatigue limit (S41) and, within it, the pending login kept.
+    const owner = ownerKey(tenant.id, user.username);
+    const count = await instance.store.startChallenge(owner, CHALLENGE_WINDOW_MS, tenant.challengeLimit, {
+      id,
+      record,
+      ttlMs: PENDING_TTL_MS,
+    });
+    if (count > tenant.challengeLimit) {
+      const error = new DuoMfaError('ERR_DUO_CHALLENGE_LIMIT', 'too many Duo challenges', {
+        details: { retryAfterSeconds: CHALLENGE_WINDOW_MS / 1000 },
+      });
+      res.setHeader('Retry-After', String(CHALLENGE_WINDOW_MS / 1000));
+      return fail(instance, req, res, next, error, {
+        type: 'mfa.denied',
+        who,
+        reason: 'challenge_limit',
+        fields: { limit: tenant.challengeLimit },
+      });
+    }
     try {
+      // The first of the two rotations of a login (S1): the id a password login ran under — which someone may
+      // have planted (session fixation) — never carries a Duo sign-in in progress. The callback rotates again
+      // (S2). Neither can be skipped for speed: each closes a different window.
       await rotateSession(
         req,
         () => isSameUser(instance.config, req, user.username, tenant.id, instance.tenants.defaultTenant()),
@@ -120,9 +128,10 @@ export async function startDuo(
             confirm: undefined, // a "Continue to Duo" button is good for one start
           };
         },
+        { reload: waited },
       );
     } catch (error) {
-      await instance.store.deletePending(id).catch(() => undefined);
+      await instance.store.deletePending(owner, id).catch(() => undefined);
       if (error instanceof SessionChangedError) return sessionChanged(instance, req, res, who);
       throw new DuoMfaError('ERR_SESSION_SAVE_FAILED', 'the session could not be saved before going to Duo', {
         cause: error,
@@ -270,8 +279,4 @@ function pendingToReuse(
     }
   }
   return undefined;
-}
-
-function challengeKey(tenant: string, username: string): string {
-  return createHash('sha256').update(`${tenant}\0${username}`).digest('base64url');
 }

@@ -23,7 +23,8 @@ export function resolveUser(config: MfaConfig, req: Request): ResolvedUser | und
   const raw = config.getUser(req);
   if (raw === undefined || raw === null) return undefined;
   const username = (raw as { username?: unknown }).username;
-  if (typeof raw !== 'object' || typeof username !== 'string' || canonicalName(username) === '') {
+  const canonical = typeof username === 'string' ? canonicalName(username) : '';
+  if (typeof raw !== 'object' || canonical === '') {
     throw new TypeError(
       'express-duo-mfa: getUser(req) returned a user without a non-empty string "username"; return undefined when nobody is signed in',
     );
@@ -43,7 +44,7 @@ export function resolveUser(config: MfaConfig, req: Request): ResolvedUser | und
       'express-duo-mfa: getUser(req) returned a user whose "roles" is not an array of strings',
     );
   }
-  return { raw, username: canonicalName(username), tenant: tenant ?? undefined, roles: rolesRaw ?? [] };
+  return { raw, username: canonical, tenant: tenant ?? undefined, roles: rolesRaw ?? [] };
 }
 
 /** resolveUser(), with a getUser that throws or returns a malformed user counted as nobody signed in. */

@@ -2,7 +2,7 @@
 // Device records can also be appended to a file (NDJSON) that `duo-mfa devices --file` reads.
 
 import { appendFile } from 'node:fs/promises';
-import type { DeviceRecord, MfaStore, PendingRecord } from './types';
+import type { DeviceRecord, MfaStore, PendingLogin, PendingRecord } from './types';
 
 const SWEEP_EVERY = 256;
 
@@ -22,33 +22,32 @@ export class MemoryStore implements MfaStore {
     private readonly deviceLogFile?: string,
   ) {}
 
-  putPending(id: string, record: PendingRecord, ttlMs: number): Promise<void> {
+  startChallenge(owner: string, windowMs: number, limit: number, pending: PendingLogin): Promise<number> {
     this.sweep();
-    this.pending.set(id, { record, expiresAt: this.now() + ttlMs });
-    return Promise.resolve();
+    const now = this.now();
+    let entry = this.challenges.get(owner);
+    if (!entry || entry.resetAt <= now)
+      this.challenges.set(owner, (entry = { count: 0, resetAt: now + windowMs }));
+    entry.count += 1;
+    if (entry.count <= limit) {
+      this.pending.set(pendingKey(owner, pending.id), {
+        record: pending.record,
+        expiresAt: now + pending.ttlMs,
+      });
+    }
+    return Promise.resolve(entry.count);
   }
 
-  takePending(id: string): Promise<PendingRecord | undefined> {
-    const entry = this.pending.get(id);
-    this.pending.delete(id); // synchronous get-and-delete: atomic within one process
+  takePending(owner: string, id: string): Promise<PendingRecord | undefined> {
+    const key = pendingKey(owner, id);
+    const entry = this.pending.get(key);
+    this.pending.delete(key); // synchronous get-and-delete: atomic within one process
     return Promise.resolve(entry && entry.expiresAt > this.now() ? entry.record : undefined);
   }
 
-  deletePending(id: string): Promise<void> {
-    this.pending.delete(id);
+  deletePending(owner: string, id: string): Promise<void> {
+    this.pending.delete(pendingKey(owner, id));
     return Promise.resolve();
-  }
-
-  hitChallenge(key: string, windowMs: number): Promise<number> {
-    this.sweep();
-    const now = this.now();
-    const entry = this.challenges.get(key);
-    if (!entry || entry.resetAt <= now) {
-      this.challenges.set(key, { count: 1, resetAt: now + windowMs });
-      return Promise.resolve(1);
-    }
-    entry.count += 1;
-    return Promise.resolve(entry.count);
   }
 
   recordDevice(record: DeviceRecord): Promise<void> {
@@ -69,10 +68,18 @@ export class MemoryStore implements MfaStore {
     return Promise.resolve(list.slice(Math.max(0, list.length - limit)).reverse());
   }
 
+  flush(): Promise<void> {
+    return this.deviceLog;
+  }
+
   private sweep(): void {
     if (++this.writes % SWEEP_EVERY !== 0) return;
     const now = this.now();
     for (const [id, entry] of this.pending) if (entry.expiresAt <= now) this.pending.delete(id);
     for (const [key, entry] of this.challenges) if (entry.resetAt <= now) this.challenges.delete(key);
   }
+}
+
+function pendingKey(owner: string, id: string): string {
+  return `${owner}\0${id}`;
 }

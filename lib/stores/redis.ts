@@ -1,30 +1,74 @@
-// Redis MfaStore (ioredis): pending logins taken with GETDEL, challenge windows counted atomically, device
-// insight in a capped stream per tenant. Every command is bounded by a timeout and fails as ERR_STORE_UNAVAILABLE.
+// Redis MfaStore (ioredis): a challenge counted and its pending login stored in one script, pending logins taken
+// with GETDEL, device insight written in batches to a capped stream per tenant. Every command is bounded by a
+// timeout and fails as ERR_STORE_UNAVAILABLE. A user's keys share a hash tag, so a Cluster serves each command
+// from one node.
 
 import { DuoMfaError } from '../errors';
-import type { DeviceRecord, MfaStore, PendingRecord, RedisLike } from './types';
+import type { DeviceRecord, MfaStore, PendingLogin, PendingRecord, RedisLike } from './types';
 
 /** Approximate cap of each tenant's device stream (XADD MAXLEN ~). */
 export const REDIS_DEVICE_RECORDS = 10_000;
 
-const HIT_SCRIPT =
-  "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n";
+/** KEYS: challenge counter, pending login. ARGV: window ms, limit, record JSON, record TTL ms. */
+const START_SCRIPT = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+if n <= tonumber(ARGV[2]) then redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4]) end
+return n`;
+
+/** KEYS: a tenant's device stream. ARGV: cap, then one JSON record each. */
+const DEVICES_SCRIPT = `
+for i = 2, #ARGV do redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'r', ARGV[i]) end
+return #ARGV - 1`;
+
+/** Device records wait at most this long before they are written (one script per tenant). */
+const DEVICE_FLUSH_MS = 100;
+/** …or until this many are waiting. */
+const DEVICE_BATCH = 64;
+
+/** Options of the Redis store beyond the client. */
+export interface RedisStoreOptions {
+  /** Where a failed batch of device records is reported (they are written after the response). */
+  readonly onDeviceError?: (error: unknown, count: number) => void;
+}
 
 export class RedisStore implements MfaStore {
+  /** Device records waiting to be written, per tenant. */
+  private deviceQueue = new Map<string, DeviceRecord[]>();
+  private queued = 0;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
   constructor(
     private readonly redis: RedisLike,
     private readonly prefix: string,
     private readonly timeoutMs: number,
+    private readonly options: RedisStoreOptions = {},
   ) {}
 
-  async putPending(id: string, record: PendingRecord, ttlMs: number): Promise<void> {
-    await this.run('set', () =>
-      this.redis.set(this.key('pending', id), JSON.stringify(record), 'PX', Math.ceil(ttlMs)),
+  async startChallenge(
+    owner: string,
+    windowMs: number,
+    limit: number,
+    pending: PendingLogin,
+  ): Promise<number> {
+    const count = await this.run('eval', () =>
+      this.redis.eval(
+        START_SCRIPT,
+        2,
+        this.ownerKey('challenges', owner),
+        this.pendingKey(owner, pending.id),
+        Math.ceil(windowMs),
+        limit,
+        JSON.stringify(pending.record),
+        Math.ceil(pending.ttlMs),
+      ),
     );
+    return Number(count);
   }
 
-  async takePending(id: string): Promise<PendingRecord | undefined> {
-    const raw = await this.run('getdel', () => this.redis.getdel(this.key('pending', id)));
+  async takePending(owner: string, id: string): Promise<PendingRecord | undefined> {
+    const raw = await this.run('getdel', () => this.redis.getdel(this.pendingKey(owner, id)));
     if (typeof raw !== 'string') return undefined;
     try {
       return JSON.parse(raw) as PendingRecord;
@@ -33,25 +77,52 @@ export class RedisStore implements MfaStore {
     }
   }
 
-  async deletePending(id: string): Promise<void> {
-    await this.run('del', () => this.redis.del(this.key('pending', id)));
+  async deletePending(owner: string, id: string): Promise<void> {
+    await this.run('del', () => this.redis.del(this.pendingKey(owner, id)));
   }
 
-  async hitChallenge(key: string, windowMs: number): Promise<number> {
-    const count = await this.run('eval', () =>
-      this.redis.eval(HIT_SCRIPT, 1, this.key('challenges', key), Math.ceil(windowMs)),
-    );
-    return Number(count);
+  /**
+   * Queues the record: records are written shortly after the response (at most 100 ms, or 64 at a time), one
+   * script per tenant, so a login pays no round trip for device insight. A crash loses at most the queued ones:
+   * device insight is a record, not a gate, and every outcome is also in the audit events.
+   */
+  recordDevice(record: DeviceRecord): Promise<void> {
+    let list = this.deviceQueue.get(record.tenant);
+    if (!list) this.deviceQueue.set(record.tenant, (list = []));
+    list.push(record);
+    this.queued += 1;
+    if (this.queued >= DEVICE_BATCH) void this.flush();
+    else this.flushTimer ??= setTimeout(() => void this.flush(), DEVICE_FLUSH_MS).unref();
+    return Promise.resolve();
   }
 
-  async recordDevice(record: DeviceRecord): Promise<void> {
-    const stream = this.key('devices', record.tenant);
-    await this.run('xadd', () =>
-      this.redis.xadd(stream, 'MAXLEN', '~', REDIS_DEVICE_RECORDS, '*', 'r', JSON.stringify(record)),
+  flush(): Promise<void> {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    const batches = [...this.deviceQueue];
+    this.deviceQueue = new Map();
+    this.queued = 0;
+    const write = this.flushing.then(() =>
+      Promise.all(
+        batches.map(([tenant, records]) =>
+          this.run('eval', () =>
+            this.redis.eval(
+              DEVICES_SCRIPT,
+              1,
+              this.key('devices', tenant),
+              REDIS_DEVICE_RECORDS,
+              ...records.map((record) => JSON.stringify(record)),
+            ),
+          ).catch((error: unknown) => this.options.onDeviceError?.(error, records.length)),
+        ),
+      ).then(() => undefined),
     );
+    this.flushing = write;
+    return write;
   }
 
   async deviceRecords(tenant: string, limit: number): Promise<DeviceRecord[]> {
+    await this.flush();
     const entries = await this.run('xrevrange', () =>
       this.redis.xrevrange(this.key('devices', tenant), '+', '-', 'COUNT', limit),
     );
@@ -71,6 +142,15 @@ export class RedisStore implements MfaStore {
 
   private key(kind: string, id: string): string {
     return `${this.prefix}${kind}:${id}`;
+  }
+
+  /** A key of one user's (owner's): the `{owner}` hash tag puts all of them in one Cluster slot. */
+  private ownerKey(kind: string, owner: string): string {
+    return `${this.prefix}${kind}:{${owner}}`;
+  }
+
+  private pendingKey(owner: string, id: string): string {
+    return `${this.ownerKey('pending', owner)}:${id}`;
   }
 
   private async run<T>(command: string, op: () => Promise<T>): Promise<T> {

@@ -68,15 +68,31 @@ export interface DeviceRecord {
   readonly policy: 'off' | 'monitor' | 'block';
 }
 
-/** Storage the middleware needs; a memory implementation serves one instance, Redis serves many. */
+/** A pending login to store when a challenge starts: its id (the state's hash), the record and how long it lives. */
+export interface PendingLogin {
+  readonly id: string;
+  readonly record: PendingRecord;
+  readonly ttlMs: number;
+}
+
+/**
+ * Storage the middleware needs; a memory implementation serves one instance, Redis serves many. `owner` is the
+ * hash of one user in one tenant: their challenge window and their pending logins live together (in Redis, under
+ * one hash tag, so a Cluster serves each operation from one node).
+ */
 export interface MfaStore {
-  putPending(id: string, record: PendingRecord, ttlMs: number): Promise<void>;
+  /**
+   * Counts one more Duo challenge for `owner` in the window that started with the first and, when the count is at
+   * most `limit`, stores the pending login — one atomic step. Returns the count.
+   */
+  startChallenge(owner: string, windowMs: number, limit: number, pending: PendingLogin): Promise<number>;
   /** Returns and removes the record in one atomic step, or undefined when absent or already taken. */
-  takePending(id: string): Promise<PendingRecord | undefined>;
-  deletePending(id: string): Promise<void>;
-  /** Counts one more challenge in the window that started with the first; returns the count. */
-  hitChallenge(key: string, windowMs: number): Promise<number>;
+  takePending(owner: string, id: string): Promise<PendingRecord | undefined>;
+  deletePending(owner: string, id: string): Promise<void>;
+  /** Records one outcome for device insight (the Redis store writes them in batches, shortly after). */
   recordDevice(record: DeviceRecord): Promise<void>;
-  /** Newest first. */
+  /** Newest first, including records still waiting to be written. */
   deviceRecords(tenant: string, limit: number): Promise<DeviceRecord[]>;
+  /** Writes what is still buffered; resolves when done (or failed: logged, never thrown). */
+  flush(): Promise<void>;
 }
