@@ -66,7 +66,7 @@ async function handleCallback(
 
   if (!match) {
     // S18: a repeated callback after success (back button, second click) lands where the first one did.
-    const consumed = data.consumed?.find((entry) => safeEqual(entry.id, id));
+    const consumed = data.consumed?.find((entry) => safeEqual(entry.id, consumedId(id)));
     const user = tryResolveUser(instance.config, req);
     if (consumed && user && data.verified && data.verified.username === user.username) {
       return sendRedirect(req, res, consumed.returnTo);
@@ -204,7 +204,10 @@ async function handleCallback(
         const pendingLeft = { ...current.pending };
         delete pendingLeft[pendingId];
         // Kept small: express-session hashes and re-serialises the session on every request.
-        const consumed = [...(current.consumed ?? []), { id: pendingId, returnTo: record.returnTo, at }]
+        const consumed = [
+          ...(current.consumed ?? []),
+          { id: consumedId(pendingId), returnTo: record.returnTo, at },
+        ]
           .filter((entry) => at - entry.at < PENDING_TTL_MS)
           .slice(-MAX_CONSUMED_PER_SESSION);
         fresh.duoMfa = {
@@ -215,7 +218,8 @@ async function handleCallback(
             at,
             via: 'duo',
             ...(result.factor ? { factor: result.factor } : {}),
-            ...(result.reason ? { reason: result.reason } : {}),
+            // Only a reason that matters later (no live factor, for step-up): the session stays small.
+            ...(result.reason && !freshFactor ? { reason: result.reason } : {}),
             ...(result.txid ? { txid: result.txid } : {}),
             device,
           },
@@ -260,6 +264,15 @@ async function handleCallback(
   } catch (error) {
     failUnexpected(instance, req, res, next, who, error, 'callback_failed');
   }
+}
+
+/**
+ * How a completed sign-in is remembered for a repeated callback (S18): the first 16 characters (96 bits) of its
+ * state's hash are plenty to tell a session's few recent sign-ins apart, and express-session re-hashes every
+ * byte of the session on every request.
+ */
+function consumedId(id: string): string {
+  return id.slice(0, 16);
 }
 
 /** The session already holds a Duo verification for this user (and their tenant), young enough to count. */

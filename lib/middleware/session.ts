@@ -43,7 +43,7 @@ export interface Verification {
   readonly via: 'duo' | 'failopen';
   /** Duo's `auth_context.factor`, e.g. duo_push, passcode, remembered_device. */
   readonly factor?: string;
-  /** Duo's `auth_context.reason`, e.g. user_approved, remembered_device, bypass_user. */
+  /** Duo's `auth_context.reason` when it says no live factor was used (remembered_device, bypass_user…). */
   readonly reason?: string;
   readonly txid?: string;
   readonly device?: {
@@ -60,7 +60,10 @@ export interface DuoMfaSessionData {
   /** Logins in progress, keyed by the SHA-256 of their state (one per tab, at most a few). */
   pending?: Record<string, PendingRef>;
   verified?: Verification;
-  /** Recently completed states (hashes) and where they landed: a repeated callback lands there again (S18). */
+  /**
+   * Recently completed states (the first 16 characters of their hashes) and where they landed: a repeated
+   * callback lands there again (S18).
+   */
   consumed?: Array<{ id: string; returnTo: string; at: number }>;
   /** The "Continue to Duo" (or grace period) page waiting for its button (S42). */
   confirm?: StartConfirmation;
