@@ -15,6 +15,8 @@ export type { DuoMfaRequestState } from './middleware/state';
 export type { DuoMfaSessionData, Verification, PendingRef } from './middleware/session';
 export { DuoMfaError, isDuoMfaError, ERROR_CODES, type DuoMfaErrorCode } from './errors';
 export type { AccessDevice, DuoAuthResult, TrustStatus } from './duo/result';
+export type { BypassCodes, Reactivation, StaffPhone, StaffStatus, DuoUserStatus } from './duo/admin';
+export type { BypassCodeOptions, StaffActionOptions } from './middleware/staff';
 export type { DeviceSummary } from './devices/insight';
 export type { RedisLike, DeviceRecord } from './stores/types';
 export type { Decision, DecisionCode, PolicyUser } from './policy/types';

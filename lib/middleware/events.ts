@@ -19,6 +19,9 @@ export type AuditEventType =
   | 'mfa.bypassed'
   | 'mfa.deferred'
   | 'device.untrusted'
+  | 'staff.status'
+  | 'staff.reactivated'
+  | 'staff.bypass_issued'
   | 'policy.reloaded'
   | 'policy.invalid';
 
@@ -47,6 +50,9 @@ const LEVEL: Record<AuditEventType, 'debug' | 'info' | 'warn' | 'error'> = {
   'mfa.bypassed': 'debug',
   'mfa.deferred': 'info',
   'device.untrusted': 'warn',
+  'staff.status': 'info',
+  'staff.reactivated': 'warn',
+  'staff.bypass_issued': 'warn',
   'policy.reloaded': 'info',
   'policy.invalid': 'error',
 };

@@ -21,7 +21,15 @@ import { parseOptions, type DuoMfaOptions, type MfaUser, type TestingHooks } fro
 import { errorPages } from './pages';
 import { methodNotAllowed } from './respond';
 import { confirmRoute, startRoute } from './start-route';
+import {
+  issueBypassCodes,
+  reactivateStaff,
+  staffStatus,
+  type BypassCodeOptions,
+  type StaffActionOptions,
+} from './staff';
 import { RequestState } from './state';
+import type { BypassCodes, Reactivation, StaffStatus } from '../duo/admin';
 
 /** A tenant's effective settings, as loaded from the policy — without secrets. */
 export interface TenantSettings {
@@ -79,6 +87,18 @@ export interface DuoMfaMiddleware extends RequestHandler {
    * its first failure (after your own error handlers); mount them yourself to choose where they sit.
    */
   readonly errorPages: typeof errorPages;
+  /**
+   * A staff member's Duo status through the tenant's Duo Admin API application: found, status, enrolled, phones,
+   * last login. ERR_ADMIN_API_NOT_CONFIGURED when the tenant has no `duo.adminApi`.
+   */
+  staffStatus(tenant: string, username: string, options?: Partial<StaffActionOptions>): Promise<StaffStatus>;
+  /**
+   * Duo Mobile reactivation after a phone change: Duo texts the activation when it can, else the link comes back
+   * for the admin to pass on (once; never logged). Audited as `staff.reactivated` with `actor`.
+   */
+  reactivateStaff(tenant: string, username: string, options: StaffActionOptions): Promise<Reactivation>;
+  /** Time-limited bypass codes, returned once (never logged). Audited as `staff.bypass_issued` with `actor`. */
+  issueBypassCodes(tenant: string, username: string, options: BypassCodeOptions): Promise<BypassCodes>;
   /** Stops watching the policy and closes Duo connections (for tests and graceful shutdown). */
   close(): void;
 }
@@ -156,6 +176,12 @@ export function createDuoMfa(options: DuoMfaOptions, hooks: TestingHooks = {}): 
     );
   middleware.requireRecent = (maxAge, guardOptions = {}) =>
     stepUp(instance, parseMaxAge(maxAge), parseFreshFactor(guardOptions));
+  middleware.staffStatus = (tenant, username, staffOptions) =>
+    staffStatus(instance, tenant, username, staffOptions);
+  middleware.reactivateStaff = (tenant, username, staffOptions) =>
+    reactivateStaff(instance, tenant, username, staffOptions);
+  middleware.issueBypassCodes = (tenant, username, staffOptions) =>
+    issueBypassCodes(instance, tenant, username, staffOptions);
   Object.defineProperty(middleware, 'errorPages', { value: errorPages, enumerable: true });
   middleware.close = () => instance.close();
   return middleware;
