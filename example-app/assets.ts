@@ -79,8 +79,8 @@ main{margin:1rem auto;padding:0 .75rem}
 .facts th{font-size:.8rem;color:#5a6275;font-weight:600}
 table.list thead{display:none}
 table.list tr{display:block;border:1px solid #e3e6ec;border-radius:6px;padding:.4rem .7rem;margin:0 0 .6rem}
-table.list td{display:grid;grid-template-columns:6.5rem 1fr;gap:.5rem;border:0;padding:.2rem 0}
-table.list td::before{content:attr(data-label);font-weight:600;color:#5a6275;font-size:.85rem}
+table.list td{display:block;position:relative;border:0;padding:.2rem 0 .2rem 7rem;min-height:1.9rem}
+table.list td::before{content:attr(data-label);position:absolute;left:0;top:.25rem;width:6.5rem;font-weight:600;color:#5a6275;font-size:.85rem}
 }
 `.trimStart();
 

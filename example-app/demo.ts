@@ -44,7 +44,8 @@ export const DEMO_LOGINS: readonly DemoLogin[] = [
     roles: ['support'],
     name: 'Dana Support',
     password: DEMO_PASSWORD,
-    demonstrates: 'staffIncluded: asked although her role is not (try Deny to see the denied page)',
+    demonstrates:
+      'staffIncluded: asked although her role is not (press Deny or Report fraud: the denied page, and she is signed out)',
   },
   {
     username: 'erin',
