@@ -511,7 +511,6 @@ function wantsHtml(req: Request): boolean {
 
 function statusOf(error: unknown): number {
   if (error instanceof SessionUnavailableError) return 503;
-  if (isDuoMfaError(error)) return error.status;
   const status =
     (error as { status?: unknown; statusCode?: unknown } | null)?.status ??
     (error as { statusCode?: unknown } | null)?.statusCode;
