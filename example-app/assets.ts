@@ -1,30 +1,44 @@
-// The portal's only static files, served from memory under /assets: one stylesheet and the MFA Settings page's
-// small script that reloads the page when the policy file changes. No external assets (the CSP allows 'self').
+// The portal's only static files, served from memory: the stylesheet, the MFA Settings page's small script that
+// reloads the page when the policy file changes, and the favicon. No external assets (the CSP allows 'self').
 
-/** /assets/portal.css */
+/**
+ * /favicon.ico: a 32×32 PNG inside an ICO container (a blue shield with a check mark on the header's navy).
+ * Served before the session and the MFA gate, so browsers never log a 401 or 404 for it.
+ */
+export const FAVICON_ICO: Buffer = Buffer.from(
+  'AAABAAEAICAAAAEAIADWAAAAFgAAAIlQTkcNChoKAAAADUlIRFIAAAAgAAAAIAgGAAAAc3p69AAAAJ1JREFUeNrtl8kNgDAMBNMFEl/KoBjKpazwyoPIiu/YHCvly4wUEa9L6bJse/U6ZRRPMCoyEw5KhApEwG8SqQXW4zQ5v8C3BFpCBPpMFYASKmB+BdCHKXATgREAg7sINBAFrhLAJDRw1jDCJCRw9jSk/G4cuGgcQxJSuLgPSN9900JiAVc3Ii3cpJJp4M/ohK+u5rk2o/DdMMV2HJULBa+EtZ4K2PEAAAAASUVORK5CYII=',
+  'base64',
+);
+
+/** /assets/portal.css: a desktop layout, and below 40rem (phones) a two-row header and tables as stacked cards. */
 export const PORTAL_CSS = `
 *{box-sizing:border-box}
 body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:#f3f4f7;color:#1d2330}
 a{color:#1a5fc7}
-.top{display:flex;flex-wrap:wrap;align-items:center;gap:1rem;padding:.7rem 1.5rem;background:#17233b;color:#fff}
+.top{display:flex;align-items:center;gap:1rem;padding:.7rem 1.5rem;background:#17233b;color:#fff}
 .top a{color:#fff;text-decoration:none}
-.brand{font-weight:700;font-size:1.05rem}
-.tenant{background:#2f4470;border-radius:999px;padding:.1rem .7rem;font-size:.8rem}
-.top nav{display:flex;gap:1rem;flex:1;flex-wrap:wrap;align-items:center}
-.top nav a{opacity:.9}
-.top nav a[aria-current=page]{opacity:1;text-decoration:underline}
-.menu{opacity:.75;font-size:.85rem}
+.brand{font-weight:700;font-size:1.05rem;white-space:nowrap}
+.tenant{background:#2f4470;border-radius:999px;padding:.1rem .7rem;font-size:.8rem;white-space:nowrap}
+.top nav{display:flex;gap:1.1rem;flex:1;align-items:center}
+.top nav a{opacity:.85;white-space:nowrap;padding:.2rem 0;border-bottom:2px solid transparent}
+.top nav a:hover{opacity:1}
+.top nav a[aria-current=page]{opacity:1;border-bottom-color:#8ec1ff}
+.who{font-size:.85rem;opacity:.85;white-space:nowrap;margin-left:auto}
+.top nav~.who{margin-left:0}
 .top form{margin:0}
-.top button{background:transparent;border:1px solid #8ea0c4;color:#fff;border-radius:4px;padding:.3rem .8rem;cursor:pointer;font:inherit}
+.top button{background:transparent;border:1px solid #8ea0c4;color:#fff;border-radius:4px;padding:.3rem .8rem;cursor:pointer;font:inherit;white-space:nowrap}
 main{max-width:60rem;margin:2rem auto;padding:0 1.5rem}
 .card{background:#fff;border-radius:8px;padding:1.25rem 1.5rem;margin:0 0 1.25rem;box-shadow:0 1px 3px rgba(0,0,0,.1)}
+.message{max-width:36rem;margin:6vh auto}
 h1{font-size:1.5rem;margin:0 0 1rem}
 h2{font-size:1.1rem;margin:0 0 .75rem}
+.tool h2 a{text-decoration:none}
 .crumbs{color:#5a6275;font-size:.85rem;margin:0 0 .25rem}
 table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #e3e6ec;vertical-align:top}
-th{font-weight:600;color:#39414f;width:14rem}
-thead th{width:auto;background:#f6f7f9}
+th{font-weight:600;color:#39414f}
+.facts th{width:14rem}
+thead th{background:#f6f7f9}
 .chip{display:inline-block;background:#e8eefb;color:#1d3b78;border-radius:999px;padding:0 .6rem;margin:0 .25rem .25rem 0;font-size:.85rem}
 .none{color:#7a8190;font-style:italic}
 .toggle{display:inline-block;border-radius:999px;padding:.05rem .8rem;font-weight:600}
@@ -32,23 +46,47 @@ thead th{width:auto;background:#f6f7f9}
 .toggle.off{background:#f1e3e3;color:#8b1c1c}
 .yes{color:#8b1c1c;font-weight:600}
 .no{color:#126632;font-weight:600}
-.trust-trusted{color:#126632;font-weight:600}
-.trust-not-trusted{color:#8b1c1c;font-weight:600}
-.trust-unknown{color:#8a5a00;font-weight:600}
+.trust{font-weight:600}
+.trust-trusted{color:#126632}
+.trust-not-trusted{color:#8b1c1c}
+.trust-unknown{color:#8a5a00}
 .notice{background:#fff4ce;border:1px solid #e8d48a;border-radius:6px;padding:.6rem .9rem}
-.error{background:#fce8e6;border:1px solid #f0b5ae;border-radius:6px;padding:.6rem .9rem;color:#8b1c1c}
+.error{background:#fce8e6;border:1px solid #f0b5ae;border-radius:6px;padding:.6rem .9rem;color:#8b1c1c;margin:0 0 1rem}
+.error ul{margin:.4rem 0 0;padding-left:1.2rem}
 .ok{background:#e6f4ea;border:1px solid #a8d5b5;border-radius:6px;padding:.6rem .9rem;color:#126632}
 .muted{color:#5a6275;font-size:.85rem}
+.code{color:#5a6275;font-size:.85rem;margin:1rem 0 0}
+.actions{display:flex;flex-wrap:wrap;gap:.75rem;align-items:center;margin-top:1.2rem}
+.actions form{margin:0}
+.button{display:inline-block;padding:.55rem 1.1rem;border:0;border-radius:6px;background:#1a5fc7;color:#fff;font:inherit;font-weight:600;text-decoration:none;cursor:pointer}
+.button.secondary{background:#e8ebf1;color:#1d2330}
 .login{max-width:24rem;margin:8vh auto}
 .login label{display:block;margin:.8rem 0 .25rem;font-weight:600}
 .login input,.login select{width:100%;padding:.55rem;font:inherit;border:1px solid #c4c8d0;border-radius:6px;background:#fff}
 .login button{width:100%;margin-top:1.2rem;padding:.65rem;border:0;border-radius:6px;background:#1a5fc7;color:#fff;font:inherit;font-weight:600;cursor:pointer}
-code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.9em}
+code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.9em;overflow-wrap:anywhere}
+@media (max-width:40rem){
+.top{display:grid;grid-template-columns:auto 1fr auto;gap:.5rem .75rem;padding:.6rem 1rem}
+.tenant{justify-self:start}
+.who{display:none}
+.top nav{grid-column:1/-1;grid-row:2;gap:1.25rem;overflow-x:auto;font-size:.95rem}
+main{margin:1rem auto;padding:0 .75rem}
+.card{padding:1rem}
+.message{margin:2vh auto}
+.login{margin:3vh auto}
+.facts tr{display:block;padding:.45rem 0;border-bottom:1px solid #e3e6ec}
+.facts th,.facts td{display:block;width:auto;padding:0;border:0}
+.facts th{font-size:.8rem;color:#5a6275;font-weight:600}
+table.list thead{display:none}
+table.list tr{display:block;border:1px solid #e3e6ec;border-radius:6px;padding:.4rem .7rem;margin:0 0 .6rem}
+table.list td{display:block;position:relative;border:0;padding:.2rem 0 .2rem 7rem;min-height:1.9rem}
+table.list td::before{content:attr(data-label);position:absolute;left:0;top:.25rem;width:6.5rem;font-weight:600;color:#5a6275;font-size:.85rem}
+}
 `.trimStart();
 
 /**
- * /assets/mfa-settings.js: every 2 s, asks whether the policy version (or the last refused edit) changed and
- * reloads the page when it did, so an admin sees an edit of the JSON file without pressing reload.
+ * /assets/mfa-settings.js: every 2 s, asks whether the policy in force or the state of the file on disk changed,
+ * and reloads the page when it did, so an admin sees an edit of the JSON file without pressing reload.
  */
 export const SETTINGS_JS = `
 (function () {

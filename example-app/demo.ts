@@ -44,7 +44,8 @@ export const DEMO_LOGINS: readonly DemoLogin[] = [
     roles: ['support'],
     name: 'Dana Support',
     password: DEMO_PASSWORD,
-    demonstrates: 'staffIncluded: asked although her role is not (try Deny to see the denied page)',
+    demonstrates:
+      'staffIncluded: asked although her role is not (press Deny or Report fraud: the denied page, and she is signed out)',
   },
   {
     username: 'erin',
@@ -53,8 +54,36 @@ export const DEMO_LOGINS: readonly DemoLogin[] = [
     name: 'Erin Payroll IT',
     password: DEMO_PASSWORD,
     demonstrates:
-      'trusted-endpoints test group (role "it", monitor): her device is "not trusted", recorded, and she is let in',
-    duo: { device: { platform: 'iOS', trusted: 'not trusted' } },
+      'trusted-endpoints test group (role "it", monitor): signs in from her unmanaged laptop — "not trusted" although she approves on her phone; recorded, let in',
+    // Duo Mobile on her phone vouches only for the phone's own browser: the laptop she signs in from is unmanaged.
+    duo: { accessDevice: { platform: 'Windows', hostname: 'ERIN-HOME-PC' } },
+  },
+  {
+    username: 'ivan',
+    tenant: 'acme',
+    roles: ['finance', 'it'],
+    name: 'Ivan Payroll IT',
+    password: DEMO_PASSWORD,
+    demonstrates:
+      'trusted-endpoints test group: signs in from a company laptop managed by Ivanti, its identifier synced to Duo — "trusted"',
+    duo: {
+      accessDevice: {
+        platform: 'Windows',
+        managedBy: 'ivanti',
+        identifierSynced: true,
+        hostname: 'LAPTOP-ACME-042',
+      },
+    },
+  },
+  {
+    username: 'mia',
+    tenant: 'acme',
+    roles: ['finance', 'it'],
+    name: 'Mia Payroll IT',
+    password: DEMO_PASSWORD,
+    demonstrates:
+      'trusted-endpoints test group: signs in from her iPhone’s own browser, Duo Mobile activated on it — "trusted"',
+    duo: { accessDevice: { platform: 'iOS', managedBy: 'duo_mobile' } },
   },
   {
     username: 'kiosk-1',
@@ -96,7 +125,7 @@ export const DEMO_LOGINS: readonly DemoLogin[] = [
  * @example
  * ```ts
  * const duo = await startDuoEmulator({ applications, mode: 'interactive' });
- * scriptDemoUsers(duo); // grace enrolls first, erin's device is "not trusted"
+ * scriptDemoUsers(duo); // grace enrolls first; erin's laptop is "not trusted", ivan's and mia's devices "trusted"
  * ```
  */
 export function scriptDemoUsers(emulator: Pick<DuoEmulator, 'setUser'>): void {

@@ -4,17 +4,20 @@
 //   npm start                              # the demo: no Duo account, no Redis
 //   npm start -- ./my-duo-mfa.json         # your own policy file (real Duo apiHosts talk to real Duo)
 //   REDIS_URL=redis://127.0.0.1:6379 npm start
+//
+// A development session secret and the emulator's CA are kept in example-app/.data/ (PORTAL_DATA_DIR), so
+// sessions and the browser's trust in the emulator survive a restart.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { Redis } from 'ioredis';
 import { isDuoMfaError } from 'express-duo-mfa';
 import { loadPolicyFile, type CompiledPolicy } from 'express-duo-mfa/policy';
 import { startDuoEmulator, type DuoEmulator } from 'express-duo-mfa/emulator';
-import { consoleLogger, createApp, type PortalApp } from './portal';
 import { DEMO_LOGINS, DEMO_PASSWORD, TENANTS, scriptDemoUsers } from './demo';
+import { DATA_FILES, emulatorCa, sessionSecret, type Kept } from './local-data';
+import { consoleLogger, createApp, type PortalApp } from './portal';
 
 const logger = consoleLogger({ debug: process.env.DEBUG === '1' });
 
@@ -26,6 +29,8 @@ async function main(): Promise<void> {
     process.argv[2] ?? process.env.DUO_MFA_POLICY ?? join(__dirname, 'duo-mfa.json'),
   );
   const policy = loadPolicy(policyPath);
+  const dataDir = resolve(process.env.PORTAL_DATA_DIR || join(__dirname, '.data'));
+  const secret = sessionSecret(dataDir, process.env);
 
   const closers: Array<() => Promise<void> | void> = [];
   const shutdown = async (exitCode: number) => {
@@ -42,7 +47,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void shutdown(0));
 
   try {
-    const duo = await startDuo(policy, policyPath);
+    const duo = await startDuo(policy, policyPath, dataDir);
     if (duo.emulator) {
       const emulator = duo.emulator;
       closers.push(() => emulator.close());
@@ -67,12 +72,12 @@ async function main(): Promise<void> {
       baseUrl,
       duoTls: duo.tls,
       redis,
-      sessionSecret: process.env.SESSION_SECRET,
+      sessionSecret: secret.value,
       logger,
     });
     closers.push(() => portal.close());
     server.on('request', portal);
-    printBanner({ baseUrl, policyPath, duo, redisUrl: process.env.REDIS_URL });
+    printBanner({ baseUrl, policyPath, policy, duo, secret, dataDir, redisUrl: process.env.REDIS_URL });
   } catch (error) {
     if (error instanceof StartError) {
       console.error(`\nCannot start the example: ${error.message}\n`);
@@ -115,7 +120,9 @@ function loadPolicy(path: string): CompiledPolicy {
 
 interface DuoSetup {
   emulator: DuoEmulator | undefined;
-  /** The emulator's CA file, written for people who want their browser to trust it. */
+  /** The emulator's CA, kept in the data directory (or made for this run only when it cannot be written). */
+  ca: Kept<unknown> | undefined;
+  /** The emulator's CA certificate file, for people who want their browser to trust it. */
   caFile: string | undefined;
   tls: { ca: string | string[] } | undefined;
   emulated: string[];
@@ -134,13 +141,13 @@ function loopbackAddress(apiHost: string): { host: string; port: number } | unde
  * policy file stays the single source of truth (and the MFA Settings page shows what the file says). Tenants
  * with a real Duo apiHost talk to Duo.
  */
-async function startDuo(policy: CompiledPolicy, policyPath: string): Promise<DuoSetup> {
+async function startDuo(policy: CompiledPolicy, policyPath: string, dataDir: string): Promise<DuoSetup> {
   const emulatedTenants = [...policy.tenants.values()].filter((t) => loopbackAddress(t.duo.apiHost));
   const real = [...policy.tenants.values()]
     .filter((t) => !loopbackAddress(t.duo.apiHost))
     .map((t) => ({ tenant: t.id, apiHost: t.duo.apiHost }));
   if (emulatedTenants.length === 0)
-    return { emulator: undefined, caFile: undefined, tls: undefined, emulated: [], real };
+    return { emulator: undefined, ca: undefined, caFile: undefined, tls: undefined, emulated: [], real };
 
   const addresses = new Set(emulatedTenants.map((t) => t.duo.apiHost.trim().toLowerCase()));
   const { host, port } = loopbackAddress(emulatedTenants[0]!.duo.apiHost)!;
@@ -160,6 +167,8 @@ async function startDuo(policy: CompiledPolicy, policyPath: string): Promise<Duo
     });
   }
 
+  // The same CA at every start: a browser told to trust it (or to proceed) keeps doing so after a restart.
+  const ca = await emulatorCa(dataDir);
   let emulator: DuoEmulator;
   try {
     emulator = await startDuoEmulator({
@@ -167,6 +176,7 @@ async function startDuo(policy: CompiledPolicy, policyPath: string): Promise<Duo
       mode: 'interactive',
       host,
       port,
+      certificateAuthority: ca.value,
     });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
@@ -184,16 +194,10 @@ async function startDuo(policy: CompiledPolicy, policyPath: string): Promise<Duo
   }
   scriptDemoUsers(emulator);
 
-  const caFile = join(__dirname, '.data', 'emulator-ca.pem');
-  try {
-    mkdirSync(dirname(caFile), { recursive: true });
-    writeFileSync(caFile, emulator.ca);
-  } catch {
-    // read-only checkout: the CA is only a convenience for browsers
-  }
+  const caFile = ca.file ? join(dataDir, DATA_FILES.emulatorCaPem) : undefined;
   // Tenants on real Duo and on the emulator at once: trust the public roots (real Duo) and the emulator's CA.
   const tls = real.length > 0 ? { ca: [...rootCertificates, emulator.ca] } : { ca: emulator.ca };
-  return { emulator, caFile, tls, emulated: emulatedTenants.map((t) => t.id), real };
+  return { emulator, ca, caFile, tls, emulated: emulatedTenants.map((t) => t.id), real };
 }
 
 async function connectRedis(url: string): Promise<Redis> {
@@ -247,30 +251,46 @@ function listen(server: Server, port: number): Promise<void> {
   });
 }
 
+/** The policy's default push-fatigue limit: the banner points out tenants that raise it. */
+const DEFAULT_CHALLENGE_LIMIT = 5;
+
 function printBanner(info: {
   baseUrl: string;
   policyPath: string;
+  policy: CompiledPolicy;
   duo: DuoSetup;
+  secret: Kept<string>;
+  dataDir: string;
   redisUrl: string | undefined;
 }): void {
-  const { duo } = info;
+  const { duo, secret } = info;
   const policyFile = displayPath(info.policyPath);
   const lines: string[] = ['', 'Staff Portal — the express-duo-mfa example', ''];
   lines.push(`  Open      ${info.baseUrl}`);
   if (duo.emulator) {
+    const trust = duo.caFile
+      ? `trust ${displayPath(duo.caFile)} (the same CA at every start, so this is needed once)`
+      : 'trust the emulator CA (a new one at each start: the data directory cannot be written)';
     lines.push(
-      `  Duo       offline emulator at ${duo.emulator.url} for ${duo.emulated.join(', ')} (interactive: enroll, Send me a Push, Approve / Deny)`,
-      `            Your browser warns about its certificate (a fresh local CA at each start): choose Advanced → Proceed,`,
-      `            or trust ${duo.caFile ? displayPath(duo.caFile) : 'the emulator CA'}.`,
+      `  Duo       offline emulator at ${duo.emulator.url} for ${duo.emulated.join(', ')} (interactive: enroll, Send me a Push, Approve / Deny / Report fraud)`,
+      `            Your browser warns about its certificate: choose Advanced → Proceed, or ${trust}.`,
     );
   }
   for (const { tenant, apiHost } of duo.real) lines.push(`  Duo       real Duo at ${apiHost} for ${tenant}`);
   lines.push(`  Policy    ${policyFile} — edit it and watch Admin Tools → MFA Settings update`);
+  for (const tenant of info.policy.tenants.values()) {
+    if (tenant.challengeLimit > DEFAULT_CHALLENGE_LIMIT)
+      lines.push(
+        `            ${tenant.id}: challengeLimit ${tenant.challengeLimit} Duo prompts per person per 15 minutes (default ${DEFAULT_CHALLENGE_LIMIT}), so exploring does not lock anyone out`,
+      );
+  }
   lines.push(
     info.redisUrl
-      ? `  Sessions  Redis (connect-redis + ioredis)`
-      : `  Sessions  memory store (REDIS_URL=redis://127.0.0.1:6379 npm start to use Redis)`,
+      ? `  Sessions  Redis (connect-redis + ioredis): they survive a restart`
+      : `  Sessions  memory store, gone at each restart (REDIS_URL=redis://127.0.0.1:6379 npm start to keep them in Redis)`,
   );
+  lines.push(`  Secret    ${secretLine(secret)}`);
+  for (const note of [secret.note, duo.ca?.note]) if (note) lines.push(`            Note: ${note}`);
   lines.push('', `Demo logins — the password is ${DEMO_PASSWORD} for everyone:`, '');
   const rows = DEMO_LOGINS.map((login) => [
     TENANTS.find((t) => t.id === login.tenant)?.name ?? login.tenant,
@@ -286,10 +306,24 @@ function printBanner(info: {
     lines.push('', '  (With real Duo, enrollment and device trust are whatever your Duo account says.)');
   lines.push(
     '',
-    'Any of them can press Deny in the Duo prompt to see the denied page. Stop with Ctrl+C.',
+    'Any of them can press Deny or Report fraud in the Duo prompt: the denied page, then a new sign-in. Stop with Ctrl+C.',
     '',
   );
   console.log(lines.join('\n'));
+}
+
+/** Where the session secret came from, in the banner's words. */
+function secretLine(secret: Kept<string>): string {
+  switch (secret.origin) {
+    case 'environment':
+      return 'SESSION_SECRET from the environment';
+    case 'temporary':
+      return 'random for this run only (sessions end at restart): the data directory cannot be written';
+    default:
+      return `development secret ${secret.origin === 'created' ? 'created in' : 'kept in'} ${displayPath(
+        secret.file!,
+      )} (0600, ignored by git; with the emulator's CA beside it): cookies stay valid across restarts. SESSION_SECRET overrides it.`;
+  }
 }
 
 main().catch((error: unknown) => {

@@ -19,7 +19,7 @@ export function escapeHtml(value: unknown): string {
   );
 }
 
-type Section = 'dashboard' | 'verification' | 'mfa-settings' | undefined;
+type Section = 'dashboard' | 'verification' | 'admin' | undefined;
 
 interface LayoutOptions {
   readonly title: string;
@@ -27,6 +27,8 @@ interface LayoutOptions {
   readonly user?: PortalUser | undefined;
   readonly tenantName?: string | undefined;
   readonly current?: Section;
+  /** False for pages met before the Duo check is done (failures): the user and Log out, without the menu. */
+  readonly nav?: boolean;
   readonly script?: string;
   /** `data-page` on <body>, for tests and screenshots. */
   readonly page: string;
@@ -38,21 +40,25 @@ export function isAdmin(user: PortalUser): boolean {
 
 function layout(options: LayoutOptions): string {
   const { user } = options;
-  const link = (href: string, label: string, section: Section) =>
-    `<a href="${href}"${options.current === section ? ' aria-current="page"' : ''}>${escapeHtml(label)}</a>`;
+  const link = (href: string, label: string, section: Section, id: string) =>
+    `<a href="${href}" id="${id}"${options.current === section ? ' aria-current="page"' : ''}>${escapeHtml(label)}</a>`;
+  const nav =
+    user && options.nav !== false
+      ? `<nav aria-label="Main">
+${link('/', 'Dashboard', 'dashboard', 'nav-dashboard')}
+${link('/account/verification', 'My verification', 'verification', 'nav-verification')}
+${isAdmin(user) ? link('/admin', 'Admin Tools', 'admin', 'nav-admin') : ''}
+</nav>`
+      : '';
   const header = user
     ? `<header class="top">
 <a class="brand" href="/">Staff Portal</a>
 <span class="tenant" id="tenant-name">${escapeHtml(options.tenantName ?? user.tenant)}</span>
-<nav aria-label="Main">
-${link('/', 'Dashboard', 'dashboard')}
-${link('/account/verification', 'My sign-in verification', 'verification')}
-${isAdmin(user) ? `<span class="menu">Admin Tools →</span>${link('/admin/mfa-settings', 'MFA Settings', 'mfa-settings')}` : ''}
-</nav>
-<span id="signed-in-as">${escapeHtml(user.name)} (${escapeHtml(user.username)})</span>
+${nav}
+<span class="who" id="signed-in-as">${escapeHtml(user.name)} (${escapeHtml(user.username)})</span>
 <form method="post" action="/logout"><button type="submit" id="logout">Log out</button></form>
 </header>`
-    : `<header class="top"><span class="brand">Staff Portal</span></header>`;
+    : `<header class="top"><a class="brand" href="/login">Staff Portal</a></header>`;
   const script = options.script ? `<script src="${options.script}" defer></script>` : '';
   return `<!doctype html>
 <html lang="en">
@@ -60,6 +66,7 @@ ${isAdmin(user) ? `<span class="menu">Admin Tools →</span>${link('/admin/mfa-s
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(options.title)} · Staff Portal</title>
+<link rel="icon" href="/favicon.ico" sizes="32x32">
 <link rel="stylesheet" href="/assets/portal.css">
 ${script}
 </head>
@@ -71,6 +78,60 @@ ${options.body}
 </body>
 </html>
 `;
+}
+
+/** A next step on a page: a link, or a button that POSTs to the portal (Sign out). */
+export type PageAction =
+  | { readonly href: string; readonly label: string; readonly id?: string }
+  | { readonly post: string; readonly label: string; readonly id?: string };
+
+function actionsHtml(actions: readonly PageAction[]): string {
+  if (actions.length === 0) return '';
+  const html = actions.map((action, index) => {
+    const id = action.id ? ` id="${escapeHtml(action.id)}"` : '';
+    const cls = index === 0 ? 'button' : 'button secondary';
+    return 'href' in action
+      ? `<a class="${cls}"${id} href="${escapeHtml(action.href)}">${escapeHtml(action.label)}</a>`
+      : `<form method="post" action="${escapeHtml(action.post)}"><button class="${cls}"${id} type="submit">${escapeHtml(action.label)}</button></form>`;
+  });
+  return `<div class="actions">${html.join('')}</div>`;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/**
+ * A moment as people read it, always in UTC so every admin sees the same: "30 Jun 2027, 00:00 UTC". JSON
+ * answers keep ISO 8601.
+ *
+ * @example
+ * ```ts
+ * formatTime('2027-06-30T00:00:00Z'); // '30 Jun 2027, 00:00 UTC'
+ * ```
+ */
+export function formatTime(value: number | string | undefined): string {
+  if (value === undefined) return '—';
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) return '—';
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${date.getUTCDate()} ${MONTHS[date.getUTCMonth()]} ${date.getUTCFullYear()}, ${two(
+    date.getUTCHours(),
+  )}:${two(date.getUTCMinutes())} UTC`;
+}
+
+/** ISO 8601 timestamps inside a sentence (the policy's explanations quote them). */
+const ISO_TIMESTAMP = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})/g;
+
+/**
+ * A sentence with every ISO timestamp in it written as formatTime() writes it, so a person reads one date format
+ * everywhere ("until 2027-06-30T00:00:00.000Z" → "until 30 Jun 2027, 00:00 UTC").
+ *
+ * @example
+ * ```ts
+ * humanDates('"frank" has a temporary bypass until 2027-06-30T00:00:00.000Z'); // '… until 30 Jun 2027, 00:00 UTC'
+ * ```
+ */
+export function humanDates(text: string): string {
+  return text.replace(ISO_TIMESTAMP, (iso) => formatTime(iso));
 }
 
 export interface LoginView {
@@ -114,20 +175,28 @@ ${notice}${error}
   });
 }
 
-function formatTime(epochMs: number | string | undefined): string {
-  if (epochMs === undefined) return '—';
-  const date = new Date(epochMs);
-  return Number.isNaN(date.getTime())
-    ? '—'
-    : date
-        .toISOString()
-        .replace('T', ' ')
-        .replace(/\.\d+Z$/, ' UTC');
+function trustBadge(trusted: string | undefined, id?: string): string {
+  if (trusted === undefined) return '<span class="none">not reported</span>';
+  const attr = id ? ` id="${id}"` : '';
+  return `<span class="trust trust-${escapeHtml(trusted.replace(/\s+/g, '-'))}"${attr}>${escapeHtml(trusted)}</span>`;
 }
 
-function trustBadge(trusted: string | undefined): string {
-  if (trusted === undefined) return '<span class="none">not reported</span>';
-  return `<span class="trust-${escapeHtml(trusted.replace(/\s+/g, '-'))}" id="device-trust">${escapeHtml(trusted)}</span>`;
+/** What can vouch for a device in Duo's Trusted Endpoints, by the names people know them by. */
+const VOUCHERS: Readonly<Record<string, string>> = {
+  duo_mobile: 'Duo Mobile',
+  duo_desktop: 'Duo Desktop',
+  ivanti: 'Ivanti Neurons for MDM',
+  ivanti_epmm: 'Ivanti Endpoint Manager Mobile',
+  intune: 'Microsoft Intune',
+  jamf: 'Jamf Pro',
+  workspace_one: 'Workspace ONE',
+  google_workspace: 'Google Workspace',
+  active_directory: 'Active Directory',
+  generic: 'Trusted Endpoints Generic',
+};
+
+function voucherName(code: string): string {
+  return Object.prototype.hasOwnProperty.call(VOUCHERS, code) ? VOUCHERS[code]! : code;
 }
 
 /** One line saying how this request passed the MFA gate. */
@@ -136,11 +205,42 @@ function mfaSummary(state: DuoMfaRequestState | undefined): string {
   if (state.verified) {
     const how =
       state.via === 'failopen' ? 'let in while Duo was unreachable (fail-open)' : 'verified with Duo';
-    return `${escapeHtml(how)} at ${escapeHtml(formatTime(state.verifiedAt))}${
+    return `${escapeHtml(how)} on ${escapeHtml(formatTime(state.verifiedAt))}${
       state.factor ? ` (${escapeHtml(state.factor)})` : ''
     }`;
   }
-  return `Duo not required: ${escapeHtml(state.reason.detail)}`;
+  return `Duo not required: ${escapeHtml(humanDates(state.reason.detail))}`;
+}
+
+/** A key/value table: one row per fact, label left (above on a phone). */
+function facts(
+  rows: ReadonlyArray<readonly [label: string, html: string, id?: string]>,
+  id?: string,
+): string {
+  return `<table class="facts"${id ? ` id="${id}"` : ''}>${rows
+    .map(
+      ([label, html, cellId]) =>
+        `<tr><th scope="row">${escapeHtml(label)}</th><td${cellId ? ` id="${cellId}"` : ''}>${html}</td></tr>`,
+    )
+    .join('\n')}</table>`;
+}
+
+/** A list table: column headers on a wide screen, one card per row (each value labelled) on a phone. */
+function list(
+  id: string | undefined,
+  headers: readonly string[],
+  rows: ReadonlyArray<readonly string[]>,
+): string {
+  const head = headers.map((h) => `<th scope="col">${escapeHtml(h)}</th>`).join('');
+  const body = rows
+    .map(
+      (cells) =>
+        `<tr>${cells
+          .map((cell, i) => `<td data-label="${escapeHtml(headers[i] ?? '')}">${cell}</td>`)
+          .join('')}</tr>`,
+    )
+    .join('\n');
+  return `<table class="list"${id ? ` id="${id}"` : ''}><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
 }
 
 export interface DashboardView {
@@ -151,6 +251,12 @@ export interface DashboardView {
 
 export function dashboardPage(view: DashboardView): string {
   const { user } = view;
+  const admin = isAdmin(user)
+    ? `<section class="card">
+<h2>Admin Tools</h2>
+<p>Your organization's sign-in settings: <a href="/admin/mfa-settings" id="dashboard-mfa-settings">MFA Settings</a>.</p>
+</section>`
+    : '';
   return layout({
     title: 'Dashboard',
     page: 'dashboard',
@@ -160,25 +266,27 @@ export function dashboardPage(view: DashboardView): string {
     body: `<h1>Welcome, ${escapeHtml(user.name)}</h1>
 <section class="card">
 <h2>Your account</h2>
-<table>
-<tr><th>Organization</th><td>${escapeHtml(view.tenantName)} (<code>${escapeHtml(user.tenant)}</code>)</td></tr>
-<tr><th>Username</th><td><code>${escapeHtml(user.username)}</code></td></tr>
-<tr><th>Roles</th><td>${chips(user.roles)}</td></tr>
-<tr><th>Sign-in check</th><td id="mfa-summary">${mfaSummary(view.mfa)}</td></tr>
-</table>
+${facts([
+  ['Organization', `${escapeHtml(view.tenantName)} (<code>${escapeHtml(user.tenant)}</code>)`],
+  ['Username', `<code>${escapeHtml(user.username)}</code>`],
+  ['Roles', chips(user.roles)],
+  ['Sign-in check', mfaSummary(view.mfa), 'mfa-summary'],
+])}
 </section>
 <section class="card" id="private-data">
 <h2>Today at ${escapeHtml(view.tenantName)}</h2>
-<table>
-<thead><tr><th>Queue</th><th>Open</th><th>Oldest</th></tr></thead>
-<tbody>
-<tr><td>Customer tickets</td><td>12</td><td>3 h</td></tr>
-<tr><td>Refund approvals</td><td>4</td><td>1 day</td></tr>
-<tr><td>Payroll changes</td><td>2</td><td>20 min</td></tr>
-</tbody>
-</table>
+${list(
+  'queues',
+  ['Queue', 'Open', 'Oldest'],
+  [
+    ['Customer tickets', '12', '3 h'],
+    ['Refund approvals', '4', '1 day'],
+    ['Payroll changes', '2', '20 min'],
+  ],
+)}
 <p class="muted">Confidential: staff only.</p>
-</section>`,
+</section>
+${admin}`,
   });
 }
 
@@ -193,21 +301,30 @@ export function verificationPage(view: VerificationView): string {
   const v = view.verification;
   const device = v?.device;
   const body = v
-    ? `<table id="verification">
-<tr><th>Result</th><td id="verification-result">${
-        v.via === 'failopen'
-          ? 'Let in while Duo was unreachable (tenant failmode “open”)'
-          : 'Verified with Duo'
-      }</td></tr>
-<tr><th>When</th><td id="verified-at">${escapeHtml(formatTime(v.at))}</td></tr>
-<tr><th>Factor</th><td id="factor">${v.factor ? escapeHtml(v.factor) : '<span class="none">—</span>'}</td></tr>
-<tr><th>Device trust</th><td>${trustBadge(device?.trusted)}</td></tr>
-<tr><th>Device</th><td>${escapeHtml([device?.os, device?.browser, device?.hostname].filter(Boolean).join(' · ') || '—')}</td></tr>
-<tr><th>Duo transaction</th><td><code>${escapeHtml(v.txid ?? '—')}</code></td></tr>
-<tr><th>Why you were asked</th><td>${escapeHtml(view.mfa?.reason.detail ?? '—')}</td></tr>
-</table>`
+    ? facts(
+        [
+          [
+            'Result',
+            v.via === 'failopen'
+              ? 'Let in while Duo was unreachable (tenant failmode “open”)'
+              : 'Verified with Duo',
+            'verification-result',
+          ],
+          ['When', escapeHtml(formatTime(v.at)), 'verified-at'],
+          ['Factor', v.factor ? escapeHtml(v.factor) : '<span class="none">—</span>', 'factor'],
+          ['Device trust', trustBadge(device?.trusted, 'device-trust')],
+          [
+            'Device',
+            escapeHtml([device?.os, device?.browser, device?.hostname].filter(Boolean).join(' · ') || '—'),
+            'device',
+          ],
+          ['Duo transaction', `<code>${escapeHtml(v.txid ?? '—')}</code>`],
+          ['Why you were asked', escapeHtml(humanDates(view.mfa?.reason.detail ?? '—'))],
+        ],
+        'verification',
+      )
     : `<p id="verification-none">You have not been asked for Duo in this session: ${escapeHtml(
-        view.mfa?.reason.detail ?? 'no verification',
+        humanDates(view.mfa?.reason.detail ?? 'no verification'),
       )}.</p>`;
   return layout({
     title: 'My sign-in verification',
@@ -234,18 +351,46 @@ function chips(values: readonly string[]): string {
     : values.map((v) => `<span class="chip">${escapeHtml(v)}</span>`).join('');
 }
 
+export interface AdminToolsView {
+  readonly user: PortalUser;
+  readonly tenantName: string;
+}
+
+export function adminToolsPage(view: AdminToolsView): string {
+  return layout({
+    title: 'Admin Tools',
+    page: 'admin-tools',
+    current: 'admin',
+    user: view.user,
+    tenantName: view.tenantName,
+    body: `<h1>Admin Tools — ${escapeHtml(view.tenantName)}</h1>
+<section class="card tool">
+<h2><a href="/admin/mfa-settings" id="tool-mfa-settings">MFA Settings</a></h2>
+<p>Who is asked for Duo at sign-in, what happens when Duo is unreachable, trusted endpoints, and the devices
+seen so far.</p>
+</section>`,
+  });
+}
+
+/** A problem of the policy file on disk, as the MFA Settings page lists it. */
+export interface FileProblem {
+  /** A JSON path such as `tenants.acme.failmode`, or undefined for the whole file. */
+  readonly where: string | undefined;
+  /** Plain words: "line 3, column 5: expected a property name", "the file does not exist". */
+  readonly message: string;
+}
+
 export interface SettingsView {
   readonly user: PortalUser;
   readonly tenantName: string;
   readonly settings: TenantSettings;
-  /** Changes when the policy or its last refused edit changes: the page's script reloads on a new value. */
+  /** Changes when the policy in force or the file on disk changes: the page's script reloads on a new value. */
   readonly revision: string;
   /** Where the policy was loaded from (file name), when it is a file. */
   readonly source: string | undefined;
   readonly loadedAt: number | undefined;
-  /** The last edit that was refused (the previous policy stays in force), when newer than the last reload. */
-  readonly refused:
-    { readonly at: number; readonly issues: ReadonlyArray<{ path: string; message: string }> } | undefined;
+  /** The policy file on disk is not valid now (the previous policy stays in force): since when, and why. */
+  readonly fileInvalid: { readonly since: number; readonly problems: readonly FileProblem[] } | undefined;
   readonly staff: ReadonlyArray<{
     readonly username: string;
     readonly name: string;
@@ -262,53 +407,66 @@ export function settingsPage(view: SettingsView): string {
   const bypasses =
     s.mfa.temporaryBypass.length === 0
       ? '<span class="none">none</span>'
-      : `<table id="temporary-bypass"><thead><tr><th>Staff</th><th>Until</th><th>Reason</th><th>Status</th></tr></thead><tbody>${s.mfa.temporaryBypass
-          .map(
-            (b) =>
-              `<tr><td>${escapeHtml(b.username)}</td><td>${escapeHtml(formatTime(b.until))}</td><td>${escapeHtml(b.reason)}</td><td>${
-                Date.parse(b.until) > view.now ? 'active' : 'expired (no effect)'
-              }</td></tr>`,
-          )
-          .join('')}</tbody></table>`;
-  const refused = view.refused
-    ? `<div class="error" id="policy-refused" role="alert"><strong>The last edit of the policy file was refused</strong>
-(${escapeHtml(formatTime(view.refused.at))}); the settings below are still in force.<ul>${view.refused.issues
+      : list(
+          'temporary-bypass',
+          ['Staff', 'Until', 'Reason', 'Status'],
+          s.mfa.temporaryBypass.map((b) => [
+            escapeHtml(b.username),
+            escapeHtml(formatTime(b.until)),
+            escapeHtml(b.reason),
+            Date.parse(b.until) > view.now ? 'active' : 'expired (no effect)',
+          ]),
+        );
+  const invalid = view.fileInvalid
+    ? `<div class="error" id="policy-refused" role="alert"><strong>The policy file ${
+        view.source ? `<code>${escapeHtml(view.source)}</code> ` : ''
+      }is not valid, so it was not loaded</strong> (since ${escapeHtml(
+        formatTime(view.fileInvalid.since),
+      )}). The settings below are still in force. Fix the file and save it: this page updates by itself.
+<ul id="policy-problems">${view.fileInvalid.problems
         .slice(0, 20)
-        .map((i) => `<li><code>${escapeHtml(i.path)}</code>: ${escapeHtml(i.message)}</li>`)
+        .map(
+          (p) => `<li>${p.where ? `<code>${escapeHtml(p.where)}</code>: ` : ''}${escapeHtml(p.message)}</li>`,
+        )
         .join('')}</ul></div>`
     : '';
-  const staffRows = view.staff
-    .map(
-      (m) =>
-        `<tr><td>${escapeHtml(m.name)} (<code>${escapeHtml(m.username)}</code>)</td><td>${chips(m.roles)}</td><td class="${
-          m.required ? 'yes' : 'no'
-        }">${m.required ? 'asked' : 'not asked'}</td><td>${escapeHtml(m.detail)}</td></tr>`,
-    )
-    .join('');
+  const staffRows = view.staff.map((m) => [
+    `${escapeHtml(m.name)} (<code>${escapeHtml(m.username)}</code>)`,
+    chips(m.roles),
+    `<span class="${m.required ? 'yes' : 'no'}">${m.required ? 'asked' : 'not asked'}</span>`,
+    escapeHtml(humanDates(m.detail)),
+  ]);
   const devices =
     view.devices.length === 0
       ? '<p class="none" id="devices-none">No device seen yet: devices appear after a Duo sign-in.</p>'
-      : `<table id="devices"><thead><tr><th>Device</th><th>Trust</th><th>Last seen</th><th>Staff</th></tr></thead><tbody>${view.devices
-          .slice(0, 50)
-          .map(
-            (d) =>
-              `<tr><td>${escapeHtml([d.os, d.browser].filter(Boolean).join(' · ') || d.id)}</td><td>${trustBadge(d.trusted)}</td><td>${escapeHtml(
-                formatTime(d.lastSeen),
-              )}</td><td>${escapeHtml(d.users.join(', '))}</td></tr>`,
-          )
-          .join('')}</tbody></table>`;
+      : list(
+          'devices',
+          ['Device', 'Trust', 'Last seen', 'Staff'],
+          view.devices
+            .slice(0, 50)
+            .map((d) => [
+              escapeHtml([d.hostname, d.os, d.browser].filter(Boolean).join(' · ') || d.id),
+              `${trustBadge(d.trusted)}${
+                d.vouchedBy
+                  ? `<br><span class="muted">vouched for by ${escapeHtml(voucherName(d.vouchedBy))}</span>`
+                  : ''
+              }`,
+              escapeHtml(formatTime(d.lastSeen)),
+              escapeHtml(d.users.join(', ')),
+            ]),
+        );
   const te = s.trustedEndpoints;
   return layout({
     title: 'MFA Settings',
     page: 'mfa-settings',
-    current: 'mfa-settings',
+    current: 'admin',
     user: view.user,
     tenantName: view.tenantName,
     script: '/assets/mfa-settings.js',
-    body: `<p class="crumbs">Admin Tools › MFA Settings</p>
+    body: `<p class="crumbs"><a href="/admin" id="crumb-admin">Admin Tools</a> › MFA Settings</p>
 <h1>MFA Settings — ${escapeHtml(view.tenantName)}</h1>
 <div id="mfa-settings" data-revision="${escapeHtml(view.revision)}" data-version="${escapeHtml(s.policyVersion)}">
-${refused}
+${invalid}
 <p class="notice">Read-only: these are the settings in force, as loaded from ${
       view.source ? `<code>${escapeHtml(view.source)}</code>` : 'the policy'
     } (version <code id="policy-version">${escapeHtml(s.policyVersion)}</code>${
@@ -316,15 +474,16 @@ ${refused}
     }). Edit the file to change them; this page updates by itself.</p>
 <section class="card">
 <h2>Multi-factor authentication</h2>
-<table>
-<tr><th>MFA</th><td><span class="toggle ${s.mfa.enabled ? 'on' : 'off'}" id="mfa-enabled">${
-      s.mfa.enabled ? 'On' : 'Off'
-    }</span></td></tr>
-<tr><th>Roles included</th><td id="roles-included">${chips(s.mfa.rolesIncluded)}</td></tr>
-<tr><th>Staff included</th><td id="staff-included">${chips(s.mfa.staffIncluded)}</td></tr>
-<tr><th>Staff excluded</th><td id="staff-excluded">${chips(s.mfa.staffExcluded)}</td></tr>
-<tr><th>Temporary bypass</th><td>${bypasses}</td></tr>
-</table>
+${facts([
+  [
+    'MFA',
+    `<span class="toggle ${s.mfa.enabled ? 'on' : 'off'}" id="mfa-enabled">${s.mfa.enabled ? 'On' : 'Off'}</span>`,
+  ],
+  ['Roles included', chips(s.mfa.rolesIncluded), 'roles-included'],
+  ['Staff included', chips(s.mfa.staffIncluded), 'staff-included'],
+  ['Staff excluded', chips(s.mfa.staffExcluded), 'staff-excluded'],
+  ['Temporary bypass', bypasses],
+])}
 <p class="muted">${
       !s.mfa.enabled
         ? 'MFA is off: no one in this organization is asked.'
@@ -335,27 +494,35 @@ ${refused}
 </section>
 <section class="card">
 <h2>When Duo is unreachable</h2>
-<table>
-<tr><th>Failmode</th><td id="failmode"><code>${escapeHtml(s.failmode)}</code> — ${
+${facts([
+  [
+    'Failmode',
+    `<code>${escapeHtml(s.failmode)}</code> — ${
       s.failmode === 'open'
         ? 'let staff in for a short time (audited)'
         : 'refuse sign-in until Duo answers again'
-    }</td></tr>
-<tr><th>Challenge limit</th><td>${escapeHtml(s.challengeLimit)} Duo requests per person per 15 minutes</td></tr>
-</table>
+    }`,
+    'failmode',
+  ],
+  [
+    'Challenge limit',
+    `${escapeHtml(s.challengeLimit)} Duo requests per person per 15 minutes`,
+    'challenge-limit',
+  ],
+])}
 </section>
 <section class="card">
 <h2>Trusted endpoints</h2>
-<table>
-<tr><th>Policy</th><td id="te-policy"><code>${escapeHtml(te.policy)}</code></td></tr>
-<tr><th>Applies to</th><td id="te-activation"><code>${escapeHtml(te.activation)}</code></td></tr>
-<tr><th>Test group roles</th><td id="te-roles">${chips(te.testGroup.roles)}</td></tr>
-<tr><th>Test group staff</th><td id="te-staff">${chips(te.testGroup.staff)}</td></tr>
-</table>
+${facts([
+  ['Policy', `<code>${escapeHtml(te.policy)}</code>`, 'te-policy'],
+  ['Applies to', `<code>${escapeHtml(te.activation)}</code>`, 'te-activation'],
+  ['Test group roles', chips(te.testGroup.roles), 'te-roles'],
+  ['Test group staff', chips(te.testGroup.staff), 'te-staff'],
+])}
 </section>
 <section class="card">
 <h2>Who is asked right now</h2>
-<table id="who-is-asked"><thead><tr><th>Staff</th><th>Roles</th><th>Duo</th><th>Why</th></tr></thead><tbody>${staffRows}</tbody></table>
+${list('who-is-asked', ['Staff', 'Roles', 'Duo', 'Why'], staffRows)}
 </section>
 <section class="card">
 <h2>Devices seen</h2>
@@ -363,10 +530,10 @@ ${devices}
 </section>
 <section class="card">
 <h2>Duo application</h2>
-<table>
-<tr><th>Client ID</th><td><code>${escapeHtml(s.duo.clientId)}</code></td></tr>
-<tr><th>API hostname</th><td><code id="api-host">${escapeHtml(s.duo.apiHost)}</code></td></tr>
-</table>
+${facts([
+  ['Client ID', `<code>${escapeHtml(s.duo.clientId)}</code>`],
+  ['API hostname', `<code id="api-host">${escapeHtml(s.duo.apiHost)}</code>`],
+])}
 </section>
 </div>`,
   });
@@ -375,21 +542,37 @@ ${devices}
 export interface ErrorView {
   readonly status: number;
   readonly title: string;
-  readonly message: string;
+  /** Plain-text paragraphs, escaped here. */
+  readonly paragraphs: readonly string[];
+  /** The stable error code, shown small (what support asks for). */
+  readonly code?: string | undefined;
+  /** When trying again makes sense (Retry-After), already in words. */
+  readonly retry?: string | undefined;
+  readonly actions: readonly PageAction[];
   readonly user?: PortalUser | undefined;
   readonly tenantName?: string | undefined;
+  /** False while the person has not passed the Duo check: the header shows no menu. */
+  readonly nav?: boolean;
 }
 
+/**
+ * Every failure page: the portal's own (404, refused form) and express-duo-mfa's (through the portal's error
+ * handler), in the portal's layout, always with a next step.
+ */
 export function errorPage(view: ErrorView): string {
+  const paragraphs = view.paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('\n');
   return layout({
     title: view.title,
     page: `error-${view.status}`,
     user: view.user,
     tenantName: view.tenantName,
-    body: `<section class="card">
-<h1>${escapeHtml(view.title)}</h1>
-<p id="error-message">${escapeHtml(view.message)}</p>
-<p><a href="/">Back to the dashboard</a></p>
+    nav: view.nav,
+    body: `<section class="card message" id="error">
+<h1 id="error-title">${escapeHtml(view.title)}</h1>
+<div id="error-message">${paragraphs}</div>
+${view.retry ? `<p class="notice" id="error-retry">${escapeHtml(view.retry)}</p>` : ''}
+${actionsHtml(view.actions)}
+${view.code ? `<p class="code">Error code: <code id="error-code">${escapeHtml(view.code)}</code></p>` : ''}
 </section>`,
   });
 }

@@ -2,7 +2,7 @@
 // Duo is needed. Uses only the package's public API. createApp() builds it; it never listens (main.ts does).
 
 import { randomBytes } from 'node:crypto';
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { RedisStore } from 'connect-redis';
 import express, {
   type ErrorRequestHandler,
@@ -16,6 +16,7 @@ import type { Redis } from 'ioredis';
 import {
   duoMfa,
   isDuoMfaError,
+  type DuoMfaError,
   safeReturnPath as libraryReturnPath,
   type AuditEvent,
   type DuoMfaMiddleware,
@@ -23,17 +24,21 @@ import {
   type DuoMfaSessionData,
   type MfaLogger,
 } from 'express-duo-mfa';
-import { PORTAL_CSS, SETTINGS_JS } from './assets';
+import { FAVICON_ICO, PORTAL_CSS, SETTINGS_JS } from './assets';
 import { DEMO_LOGINS, TENANTS } from './demo';
 import {
+  adminToolsPage,
   dashboardPage,
   errorPage,
+  formatTime,
   isAdmin,
   loginPage,
   settingsPage,
   verificationPage,
+  type PageAction,
   type PortalUser,
 } from './pages';
+import { PolicyFileStatus } from './policy-status';
 import { StaffDirectory, type StaffSeed } from './staff';
 
 declare module 'express-session' {
@@ -54,7 +59,7 @@ export interface PortalOptions {
   duoTls?: DuoMfaOptions['duoTls'];
   /** An ioredis client: sessions (connect-redis) and express-duo-mfa's state go there. Default: in memory. */
   redis?: Redis;
-  /** Signs the session cookie. Default: random at each start (sessions end with the process). */
+  /** Signs the session cookie. Default: random at each start (main.ts keeps one in example-app/.data/). */
   sessionSecret?: string;
   /** The session cookie's SameSite. Default `lax`. */
   sameSite?: 'lax' | 'strict';
@@ -111,24 +116,13 @@ export function createApp(options: PortalOptions = {}): PortalApp {
   const sameSite = options.sameSite ?? 'lax';
   const tenantName = (id: string) => tenants.find((t) => t.id === id)?.name ?? id;
 
-  // What the MFA Settings page says about the file: when it was last loaded, and the last edit refused.
-  const policyStatus: {
-    loadedAt: number;
-    refused: { at: number; issues: Array<{ path: string; message: string }> } | undefined;
-  } = {
-    loadedAt: Date.now(),
-    refused: undefined,
-  };
+  // What the MFA Settings page says about the file: when the policy in force was loaded, and whether the file on
+  // disk is valid now (checked by the portal itself: see policy-status.ts).
+  let loadedAt = Date.now();
+  const fileStatus = typeof policy === 'string' ? new PolicyFileStatus(resolve(policy)) : undefined;
   const onEvent = (event: AuditEvent) => {
-    if (event.type === 'policy.reloaded') {
-      policyStatus.loadedAt = Date.parse(event.at);
-      policyStatus.refused = undefined;
-    } else if (event.type === 'policy.invalid') {
-      const issues = Array.isArray(event.issues)
-        ? (event.issues as Array<{ path: string; message: string }>)
-        : [];
-      policyStatus.refused = { at: Date.parse(event.at), issues };
-    }
+    if (event.type === 'policy.reloaded') loadedAt = Date.parse(event.at);
+    else if (event.type === 'policy.invalid') fileStatus?.refusedAt(Date.parse(event.at));
     options.onEvent?.(event);
   };
 
@@ -140,7 +134,7 @@ export function createApp(options: PortalOptions = {}): PortalApp {
     logger,
     onEvent,
     // The password login and static files are never gated; everything else is.
-    ignore: ['/login', '/logout', '/assets', '/healthz'],
+    ignore: ['/login', '/logout', '/assets', '/favicon.ico', '/healthz'],
     // Denied and error pages offer "Sign out" (a POST here) beside "Back to sign-in".
     signOutPath: '/logout',
   });
@@ -177,7 +171,8 @@ export function createApp(options: PortalOptions = {}): PortalApp {
         errorPage({
           status: 403,
           title: 'Request refused',
-          message: `This form was not sent from the portal. Open ${ownOrigin} and try again.`,
+          paragraphs: [`This form was not sent from the portal. Open ${ownOrigin} and try again.`],
+          actions: [{ href: '/', label: 'Open the portal' }],
         }),
       );
   });
@@ -190,13 +185,18 @@ export function createApp(options: PortalOptions = {}): PortalApp {
     res.setHeader('Cache-Control', 'public, max-age=300');
     res.type('text/javascript').send(SETTINGS_JS);
   });
+  // Browsers ask for it on every page, signed in or not (and on the middleware's own pages): never a 401 or 404.
+  app.get('/favicon.ico', (req, res) => {
+    res.setHeader('Cache-Control', 'public, max-age=86400');
+    res.type('image/x-icon').send(FAVICON_ICO);
+  });
   app.get('/healthz', (req, res) => {
     res.type('text/plain').send('ok');
   });
 
   const sessions = session({
     name: SESSION_COOKIE,
-    secret: options.sessionSecret ?? randomSecret(),
+    secret: options.sessionSecret ?? randomBytes(32).toString('hex'),
     resave: false, // required by express-duo-mfa: a resaved stale session could bring back a rotated id
     saveUninitialized: false,
     store: options.redis
@@ -312,23 +312,31 @@ export function createApp(options: PortalOptions = {}): PortalApp {
         errorPage({
           status: 403,
           title: 'Admin Tools are for administrators',
-          message: 'Ask an administrator of your organization for access.',
+          paragraphs: ['Ask an administrator of your organization for access.'],
+          actions: [{ href: '/', label: 'Back to the dashboard' }],
           user,
           tenantName: tenantName(user.tenant),
         }),
       );
   };
-  const revisionOf = (version: string) => `${version}:${policyStatus.refused?.at ?? ''}`;
+  // The page reloads itself when this changes: a new policy in force, or the file on disk turning invalid, changing
+  // its problems, or becoming valid again (even with exactly the content already in force).
+  const revisionOf = (version: string) => {
+    const file = fileStatus?.check();
+    return `${version}:${file && !file.valid ? file.key : ''}`;
+  };
+
+  app.get('/admin', adminsOnly, (req, res) => {
+    const user = req.session.user!;
+    res.type('html').send(adminToolsPage({ user, tenantName: tenantName(user.tenant) }));
+  });
 
   app.get('/admin/mfa-settings', adminsOnly, async (req, res) => {
     const user = req.session.user!;
     // An admin sees their own organization's settings only.
     const settings = mfa.tenantSettings(user.tenant);
     if (!settings) throw Object.assign(new Error('tenant not in the MFA policy'), { status: 404 });
-    const refused =
-      policyStatus.refused && policyStatus.refused.at >= policyStatus.loadedAt
-        ? policyStatus.refused
-        : undefined;
+    const file = fileStatus?.check();
     res.type('html').send(
       settingsPage({
         user,
@@ -336,8 +344,8 @@ export function createApp(options: PortalOptions = {}): PortalApp {
         settings,
         revision: revisionOf(settings.policyVersion),
         source: typeof policy === 'string' ? basename(policy) : undefined,
-        loadedAt: policyStatus.loadedAt,
-        refused,
+        loadedAt,
+        fileInvalid: file && !file.valid ? { since: file.since, problems: file.problems } : undefined,
         staff: staff.ofTenant(user.tenant).map((member) => {
           const decision = mfa.explain(member);
           return {
@@ -368,14 +376,15 @@ export function createApp(options: PortalOptions = {}): PortalApp {
         errorPage({
           status: 404,
           title: 'Page not found',
-          message: 'There is no page at this address.',
+          paragraphs: ['There is no page at this address.'],
+          actions: [{ href: '/', label: user ? 'Back to the dashboard' : 'Sign in' }],
           user,
           tenantName: user ? tenantName(user.tenant) : undefined,
         }),
       );
   });
 
-  app.use(errorHandler(logger));
+  app.use(errorHandler(logger, tenantName));
 
   return Object.assign(app, {
     mfa,
@@ -384,13 +393,18 @@ export function createApp(options: PortalOptions = {}): PortalApp {
 }
 
 /**
- * Session store errors → 503; client errors keep their 4xx; anything else → 500. Never a stack trace.
- * express-duo-mfa's own failures go on to its default pages.
+ * Every failure in the portal's layout. express-duo-mfa's (a DuoMfaError: denied, Duo down, too many prompts…)
+ * with its title, advice, explanation and code; session store errors → 503; client errors keep their 4xx;
+ * anything else → 500, never a stack trace. API clients get JSON, as the middleware's own pages give it.
  */
-function errorHandler(logger: MfaLogger): ErrorRequestHandler {
+function errorHandler(logger: MfaLogger, tenantName: (id: string) => string): ErrorRequestHandler {
   return (error: unknown, req, res, next) => {
-    if (isDuoMfaError(error) || res.headersSent) {
+    if (res.headersSent) {
       next(error);
+      return;
+    }
+    if (isDuoMfaError(error)) {
+      mfaFailure(error, req, res, tenantName);
       return;
     }
     const status = statusOf(error);
@@ -414,16 +428,89 @@ function errorHandler(logger: MfaLogger): ErrorRequestHandler {
       : status >= 500
         ? 'The portal could not complete this request. Please try again.'
         : 'This request could not be processed.';
-    const wantsHtml = req.accepts(['json', 'html']) === 'html';
     res.status(status);
-    if (wantsHtml) res.type('html').send(errorPage({ status, title, message }));
-    else res.json({ error: unavailable ? 'unavailable' : 'error', message });
+    if (!wantsHtml(req)) {
+      res.json({ error: unavailable ? 'unavailable' : 'error', message });
+      return;
+    }
+    // The session may be what failed: no user, no menu, and the way back is the sign-in page.
+    res.type('html').send(
+      errorPage({
+        status,
+        title,
+        paragraphs: [message],
+        retry: unavailable ? retryWords(30) : undefined,
+        actions: [{ href: unavailable ? req.originalUrl : '/', label: 'Try again' }],
+      }),
+    );
   };
+}
+
+/**
+ * A DuoMfaError in the portal's layout. The next step depends on where the person stands: still signed in (Duo
+ * down, too many prompts, a stale link) → back to sign-in (which goes through Duo again) or sign out; signed out
+ * (after a deny or a fraud report, S47) → the sign-in page.
+ */
+function mfaFailure(
+  error: DuoMfaError,
+  req: Request,
+  res: Response,
+  tenantName: (id: string) => string,
+): void {
+  res.status(error.status);
+  // The middleware sets Retry-After for the push-fatigue limit (15 minutes); an outage is worth a retry soon.
+  if (error.status === 503 && !res.getHeader('Retry-After')) res.setHeader('Retry-After', '30');
+  if (!wantsHtml(req)) {
+    res.json({ error: jsonErrorName(error.code), code: error.code, message: error.title });
+    return;
+  }
+  const user = req.session?.user;
+  const explanation = error.details.explanation;
+  const retryAfter = Number(res.getHeader('Retry-After'));
+  const actions: PageAction[] = user
+    ? [
+        { href: '/', label: 'Back to sign-in', id: 'error-retry-link' },
+        { post: '/logout', label: 'Sign out', id: 'error-sign-out' },
+      ]
+    : [{ href: '/login', label: 'Back to sign-in', id: 'error-sign-in' }];
+  res.type('html').send(
+    errorPage({
+      status: error.status,
+      title: error.title,
+      paragraphs: [typeof explanation === 'string' ? explanation : undefined, error.advice].filter(
+        (p): p is string => Boolean(p),
+      ),
+      code: error.code,
+      retry:
+        (error.status === 429 || error.status === 503) && retryAfter > 0 ? retryWords(retryAfter) : undefined,
+      actions,
+      user,
+      tenantName: user ? tenantName(user.tenant) : undefined,
+      nav: false,
+    }),
+  );
+}
+
+/** Retry-After in words: "Try again after 30 Jun 2027, 10:57 UTC (in 15 minutes)." */
+function retryWords(seconds: number, now: number = Date.now()): string {
+  const minutes = Math.round(seconds / 60);
+  const wait = seconds < 90 ? `${seconds} seconds` : `${minutes} minutes`;
+  return `Try again after ${formatTime(now + seconds * 1000)} (in ${wait}).`;
+}
+
+/** The `error` field of the middleware's JSON answers: `ERR_DUO_DENIED` → `denied`. */
+function jsonErrorName(code: string): string {
+  return code.replace(/^ERR_(DUO_)?/, '').toLowerCase();
+}
+
+/** A page for browsers, JSON for API clients (fetch, XHR, no text/html in Accept), as the middleware decides. */
+function wantsHtml(req: Request): boolean {
+  if (req.headers['x-requested-with'] === 'XMLHttpRequest') return false;
+  return req.accepts(['json', 'html']) === 'html';
 }
 
 function statusOf(error: unknown): number {
   if (error instanceof SessionUnavailableError) return 503;
-  if (isDuoMfaError(error)) return error.status;
   const status =
     (error as { status?: unknown; statusCode?: unknown } | null)?.status ??
     (error as { statusCode?: unknown } | null)?.statusCode;
@@ -483,10 +570,6 @@ function contentSecurityPolicy(
     `form-action 'self' ${[...duoOrigins].join(' ')}`.trim(),
     "frame-ancestors 'none'",
   ].join('; ');
-}
-
-function randomSecret(): string {
-  return randomBytes(32).toString('hex');
 }
 
 /**

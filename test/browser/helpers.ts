@@ -1,8 +1,9 @@
-// Browser-test plumbing: Debian's Chromium through playwright-core (never a downloaded browser), the example
-// portal served on port 0 against an emulator on port 0, and screenshots into test-artifacts/screenshots/.
+// Browser-test plumbing: the system's Chromium through playwright-core (never a downloaded browser; see
+// chromium.ts for where it is looked for), the example portal served on port 0 against an emulator on port 0, and
+// screenshots into test-artifacts/screenshots/.
 
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -12,21 +13,21 @@ import { createApp, type PortalApp } from '../../example-app/app';
 import type { AuditEvent } from '../../lib/index';
 import type { DuoEmulator } from '../../lib/emulator/index';
 import { capturingLogger, PASSWORD } from '../example-app/helpers';
+import { chromiumOrSkipNotice } from './chromium';
 
 export { exampleApplications, examplePolicy } from '../example-app/helpers';
 
-export const CHROMIUM_PATH = '/usr/bin/chromium';
 export const SCREENSHOT_DIR = resolve(__dirname, '../../test-artifacts/screenshots');
 
 /**
- * Whether the browser tests can run: Chromium missing is a failure under CI=true (CI installs it), a skip
- * otherwise. Returns the reason to skip, or undefined.
+ * The Chromium to launch, or undefined after printing the skip notice (the caller skips). Under CI=true a missing
+ * browser throws instead: CI installs it.
  */
-export function chromiumMissing(): string | undefined {
-  if (existsSync(CHROMIUM_PATH)) return undefined;
-  const message = `${CHROMIUM_PATH} is missing: install Debian's chromium package (apt-get install chromium) to run the browser tests`;
-  if (process.env.CI === 'true') throw new Error(message);
-  return message;
+export function chromiumOrSkip(): string | undefined {
+  const browser = chromiumOrSkipNotice();
+  if ('path' in browser) return browser.path;
+  console.warn(`\n    !! ${browser.notice}\n`);
+  return undefined;
 }
 
 /**
@@ -48,9 +49,9 @@ export function emulatorSpkiHash(emulator: Pick<DuoEmulator, 'url' | 'ca'>): Pro
 }
 
 /** Launches the system Chromium headless, trusting the emulator's key only. */
-export function launchChromium(spkiHash: string): Promise<Browser> {
+export function launchChromium(executablePath: string, spkiHash: string): Promise<Browser> {
   return chromium.launch({
-    executablePath: CHROMIUM_PATH,
+    executablePath,
     args: [
       '--headless',
       '--no-sandbox',
@@ -114,10 +115,27 @@ export async function startPortal(options: {
   };
 }
 
+/** The desktop viewport every context starts with, and the phone width the layout must also serve. */
+export const DESKTOP = { width: 1280, height: 720 } as const;
+export const PHONE = { width: 390, height: 844 } as const;
+
 /** A full-page screenshot: test-artifacts/screenshots/<name>.png. */
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+}
+
+/**
+ * A portal page at both widths: <name>-1280.png and <name>-390.png (the page re-laid out at 390 px, then set back
+ * to the desktop width).
+ */
+export async function screenshotWidths(page: Page, name: string): Promise<void> {
+  const before = page.viewportSize() ?? DESKTOP;
+  await page.setViewportSize(DESKTOP);
+  await screenshot(page, `${name}-1280`);
+  await page.setViewportSize(PHONE);
+  await screenshot(page, `${name}-390`);
+  await page.setViewportSize(before);
 }
 
 /** Fills the portal's login form and submits it (the page must be on /login). */

@@ -318,7 +318,10 @@ describe('example staff portal (HTTP)', () => {
       assert.deepEqual(chipsOf('staff-excluded'), ['kiosk-1']);
       assert.deepEqual(chipsOf('te-roles'), ['it']);
       assert.deepEqual(chipsOf('te-staff'), ['erin']);
-      assert.match(page.text, /<td>frank<\/td>.*new phone, re-activation pending.*active/s);
+      assert.match(
+        page.text,
+        /<td data-label="Staff">frank<\/td>.*new phone, re-activation pending.*active/s,
+      );
       assert.match(page.text, /id="failmode"><code>closed<\/code>/);
       assert.match(page.text, /id="te-policy"><code>monitor<\/code>/);
       assert.match(page.text, /id="te-activation"><code>test-group<\/code>/);
@@ -397,8 +400,237 @@ describe('example staff portal (HTTP)', () => {
 
       writeFileSync(file, '{ "tenants": { "globex": { "mfa": { "enabld": true } } } }');
       const refused = await waitFor(gina, /id="policy-refused"/);
-      assert.match(refused, /The last edit of the policy file was refused/);
+      assert.match(refused, /The policy file <code>duo-mfa\.json<\/code> is not valid, so it was not loaded/);
+      assert.match(
+        refused,
+        /<li><code>tenants\.globex\.mfa\.enabld<\/code>: unknown key — did you mean &quot;enabled&quot;\?<\/li>/,
+      );
       assert.match(refused, /id="failmode"><code>open<\/code>/, 'the last good policy stays in force');
+    });
+
+    it('clears the banner as soon as the file on disk is valid again, even with exactly the content in force', async () => {
+      const file = join(dir, 'duo-mfa.json');
+      const inForce = JSON.stringify(examplePolicy(emulator.apiHost), null, 2);
+      writeFileSync(file, inForce);
+      const watched = open({ policy: file });
+      const gina = request.agent(watched);
+      await signIn(gina, 'globex', 'gina').expect(303);
+      const revision = async () => (await gina.get('/admin/mfa-settings/revision').expect(200)).body.revision;
+      const clean = await revision();
+      assert.match(clean, /^[0-9a-f]+:$/);
+      const noBanner = /^(?![\s\S]*id="policy-refused")/;
+
+      writeFileSync(file, '{ broken');
+      const broken = await waitFor(gina, /id="policy-refused"/);
+      assert.match(
+        broken,
+        /<li>line 1, column 3: expected a property name in double quotes but found &quot;b&quot; \(not valid JSON\)<\/li>/,
+      );
+      assert.doesNotMatch(broken, /\$:|<code>\$<\/code>/, 'no JSON-path jargon for the whole file');
+      assert.match(broken, /since \d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2} UTC/);
+      assert.notEqual(await revision(), clean, 'the open page reloads to show the banner');
+
+      writeFileSync(file, inForce); // exactly what is in force: the middleware has nothing to reload
+      const restored = await waitFor(gina, noBanner);
+      assert.match(restored, /id="failmode"><code>closed<\/code>/);
+      assert.equal(await revision(), clean, 'the open page reloads once more, without the banner');
+
+      rmSync(file);
+      const missing = await waitFor(gina, /id="policy-refused"/);
+      assert.match(missing, /<li>the file does not exist<\/li>/);
+      writeFileSync(file, inForce);
+      await waitFor(gina, noBanner);
+    });
+  });
+
+  describe('favicon, dates and Admin Tools', () => {
+    it('serves /favicon.ico before and after sign-in (no 401 or 404 in the browser console), linked from every page', async () => {
+      const signedOut = await request(portal).get('/favicon.ico').expect(200);
+      assert.equal(signedOut.headers['content-type'], 'image/x-icon');
+      assert.deepEqual([...(signedOut.body as Buffer).subarray(0, 4)], [0, 0, 1, 0], 'an ICO file');
+      const agent = request.agent(portal);
+      await signIn(agent, 'acme', 'alice').expect(303); // password done, Duo not yet: the favicon is not gated
+      await agent.get('/favicon.ico').expect(200).expect('content-type', 'image/x-icon');
+      const login = await request(portal).get('/login').expect(200);
+      assert.match(login.text, /<link rel="icon" href="\/favicon\.ico"/);
+    });
+
+    it('writes dates for people as "30 Jun 2030, 00:00 UTC", in the bypass list and in the policy\'s explanations', async () => {
+      const dated = open({
+        policy: examplePolicy(emulator.apiHost, (policy) => {
+          policy.tenants.acme.mfa.temporaryBypass[0].until = '2030-06-30T00:00:00Z';
+        }),
+      });
+      const frank = request.agent(dated);
+      await signIn(frank, 'acme', 'frank').expect(303);
+      const dashboard = await frank.get('/').expect(200);
+      assert.match(dashboard.text, /has a temporary bypass until 30 Jun 2030, 00:00 UTC/);
+
+      const alice = request.agent(dated);
+      await signIn(alice, 'acme', 'alice').expect(303);
+      const toDuo = await alice.get('/admin/mfa-settings').set('Accept', 'text/html').expect(303);
+      const callback = await followAuthorize(emulator, toDuo.headers.location!);
+      await alice
+        .get(callback.pathname + callback.search)
+        .set('Accept', 'text/html')
+        .expect(303);
+      const settings = await alice.get('/admin/mfa-settings').expect(200);
+      assert.match(settings.text, /<td data-label="Until">30 Jun 2030, 00:00 UTC<\/td>/);
+      assert.match(settings.text, /Frank Finance.*until 30 Jun 2030, 00:00 UTC/s);
+      const visible = settings.text.replace(/<[^>]*>/g, ' ');
+      assert.doesNotMatch(visible, /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/, 'no ISO timestamp a person reads');
+      assert.match(visible, /loaded \d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2} UTC/);
+    });
+
+    it('links Admin Tools in the menu for admins: a page listing the tools, MFA Settings among them', async () => {
+      const gina = request.agent(portal);
+      await signIn(gina, 'globex', 'gina').expect(303);
+      const dashboard = await gina.get('/').expect(200);
+      assert.match(dashboard.text, /<a href="\/admin" id="nav-admin">Admin Tools<\/a>/);
+      const tools = await gina.get('/admin').expect(200);
+      assert.match(tools.text, /data-page="admin-tools"/);
+      assert.match(tools.text, /<a href="\/admin" id="nav-admin" aria-current="page">/);
+      assert.match(tools.text, /<a href="\/admin\/mfa-settings" id="tool-mfa-settings">MFA Settings<\/a>/);
+      const settings = await gina.get('/admin/mfa-settings').expect(200);
+      assert.match(settings.text, /<a href="\/admin" id="crumb-admin">Admin Tools<\/a> › MFA Settings/);
+
+      const kiosk = request.agent(portal);
+      await signIn(kiosk, 'acme', 'kiosk-1').expect(303);
+      assert.doesNotMatch((await kiosk.get('/').expect(200)).text, /nav-admin/);
+      const refused = await kiosk.get('/admin').set('Accept', 'text/html').expect(403);
+      assert.match(refused.text, /Admin Tools are for administrators/);
+      assert.match(refused.text, /<a class="button" href="\/">Back to the dashboard<\/a>/);
+    });
+  });
+
+  describe("express-duo-mfa's failures, in the portal's layout", () => {
+    const LEFTOVER_CALLBACK = `/duo/callback?state=${'A'.repeat(43)}&duo_code=x&duo_mfa_bounce=1`;
+
+    it('shows the title, advice and code with the portal header, and Back to sign-in / Sign out while signed in', async () => {
+      const agent = request.agent(portal);
+      await signIn(agent, 'acme', 'kiosk-1').expect(303);
+      const page = await agent.get(LEFTOVER_CALLBACK).set('Accept', 'text/html').expect(400);
+      assert.match(page.headers['content-type']!, /text\/html/);
+      assert.match(page.text, /data-page="error-400"/);
+      assert.match(page.text, /<link rel="stylesheet" href="\/assets\/portal\.css">/);
+      assert.match(page.text, /id="signed-in-as">Front-desk kiosk \(kiosk-1\)</);
+      assert.doesNotMatch(page.text, /<nav/, 'no menu on a failure of the sign-in check');
+      assert.match(page.text, /<h1 id="error-title">No sign-in is in progress<\/h1>/);
+      assert.match(page.text, /belongs to another browser\. Please sign in again\./);
+      assert.match(page.text, /<code id="error-code">ERR_DUO_NO_PENDING_LOGIN<\/code>/);
+      assert.match(page.text, /<a class="button" id="error-retry-link" href="\/">Back to sign-in<\/a>/);
+      assert.match(
+        page.text,
+        /<form method="post" action="\/logout"><button class="button secondary" id="error-sign-out"/,
+      );
+      assert.equal(page.headers['cache-control'], 'no-store');
+      assert.match(page.headers['content-security-policy']!, /default-src 'none'/);
+    });
+
+    it('answers API clients with the JSON the middleware gives', async () => {
+      const res = await request(portal).get(LEFTOVER_CALLBACK).set('Accept', 'application/json').expect(400);
+      assert.deepEqual(res.body, {
+        error: 'no_pending_login',
+        code: 'ERR_DUO_NO_PENDING_LOGIN',
+        message: 'No sign-in is in progress',
+      });
+    });
+
+    it('S47 after Deny or Report fraud: the denied page (signed out, next step: sign in), then every page asks for the password', async () => {
+      for (const [reason, words] of [
+        ['user_mistake', /You denied the sign-in request on your phone\./],
+        ['user_marked_fraud', /reported as fraudulent from your phone/],
+      ] as const) {
+        emulator.setUser('dana', { result: 'deny', reason });
+        try {
+          const agent = request.agent(portal);
+          await signIn(agent, 'acme', 'dana').expect(303);
+          const toDuo = await agent.get('/account/verification').set('Accept', 'text/html').expect(303);
+          const callback = await followAuthorize(emulator, toDuo.headers.location!);
+          const denied = await agent
+            .get(callback.pathname + callback.search)
+            .set('Accept', 'text/html')
+            .expect(403);
+          assert.match(denied.text, /<h1 id="error-title">Duo denied this sign-in<\/h1>/);
+          assert.match(denied.text, words);
+          assert.match(denied.text, /You have been signed out: sign in again to try once more\./);
+          assert.match(denied.text, /ERR_DUO_DENIED/);
+          assert.doesNotMatch(denied.text, /signed-in-as|Confidential/, 'the header shows no one signed in');
+          assert.match(
+            denied.text,
+            /<a class="button" id="error-sign-in" href="\/login">Back to sign-in<\/a>/,
+          );
+          for (const path of ['/', '/account/verification', '/admin']) {
+            const next = await agent.get(path).set('Accept', 'text/html').expect(303);
+            assert.equal(next.headers.location, `/login?returnTo=${encodeURIComponent(path)}`);
+          }
+        } finally {
+          emulator.setUser('dana');
+        }
+      }
+    });
+
+    it('says when to try again after too many Duo prompts (429, Retry-After), with Sign out as a way on', async () => {
+      const limited = open({
+        policy: examplePolicy(emulator.apiHost, (policy) => {
+          policy.tenants.acme.challengeLimit = 1;
+        }),
+      });
+      const agent = request.agent(limited);
+      await signIn(agent, 'acme', 'alice').expect(303);
+      await agent.get('/').set('Accept', 'text/html').expect(303); // the one prompt allowed
+      await signIn(agent, 'acme', 'alice').expect(303); // a new sign-in: a new session, a new prompt
+      const page = await agent.get('/').set('Accept', 'text/html').expect(429);
+      assert.equal(page.headers['retry-after'], '900');
+      assert.match(page.text, /<h1 id="error-title">Too many sign-in attempts<\/h1>/);
+      assert.match(
+        page.text,
+        /Try again after \d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2} UTC \(in 15 minutes\)\./,
+      );
+      assert.match(page.text, /ERR_DUO_CHALLENGE_LIMIT/);
+      assert.match(page.text, /id="error-sign-out"/);
+    });
+  });
+
+  describe('Trusted Endpoints demo users (as Duo documents it)', () => {
+    it('erin on her unmanaged laptop is not trusted; ivan on an Ivanti-managed laptop and mia on her phone are, and MFA Settings says what vouched', async () => {
+      const expected = {
+        erin: { trust: 'not trusted', device: /Windows .*ERIN-HOME-PC/ },
+        ivan: { trust: 'trusted', device: /Windows .*LAPTOP-ACME-042/ },
+        mia: { trust: 'trusted', device: /iOS/ },
+      };
+      for (const [username, want] of Object.entries(expected)) {
+        const agent = request.agent(portal);
+        await signIn(agent, 'acme', username).expect(303);
+        const toDuo = await agent.get('/account/verification').set('Accept', 'text/html').expect(303);
+        const callback = await followAuthorize(emulator, toDuo.headers.location!);
+        await agent
+          .get(callback.pathname + callback.search)
+          .set('Accept', 'text/html')
+          .expect(303);
+        const page = await agent.get('/account/verification').expect(200);
+        assert.match(page.text, new RegExp(`id="device-trust">${want.trust}<`), username);
+        assert.match(page.text, want.device, username);
+      }
+      const alice = request.agent(portal);
+      await signIn(alice, 'acme', 'alice').expect(303);
+      const toDuo = await alice.get('/admin/mfa-settings').set('Accept', 'text/html').expect(303);
+      const callback = await followAuthorize(emulator, toDuo.headers.location!);
+      await alice
+        .get(callback.pathname + callback.search)
+        .set('Accept', 'text/html')
+        .expect(303);
+      const settings = await alice.get('/admin/mfa-settings').expect(200);
+      const rowOf = (pattern: RegExp) =>
+        [...settings.text.matchAll(/<tr>(.*?)<\/tr>/g)].map((m) => m[1]!).find((row) => pattern.test(row)) ??
+        '';
+      assert.match(rowOf(/LAPTOP-ACME-042/), /trust-trusted.*vouched for by Ivanti Neurons for MDM.*ivan/);
+      assert.match(rowOf(/ERIN-HOME-PC/), /trust-not-trusted.*erin/);
+      assert.doesNotMatch(rowOf(/ERIN-HOME-PC/), /vouched/);
+      assert.match(
+        rowOf(/<td data-label="Staff">mia<\/td>/),
+        /iOS.*trust-trusted.*vouched for by Duo Mobile/,
+      );
     });
   });
 

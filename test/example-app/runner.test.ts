@@ -1,11 +1,12 @@
 // The example as a newcomer meets it: main.ts started as a process (emulator on the policy's port, the banner,
-// the login page, Redis with REDIS_URL, a clear message when the port is taken), and the rule that the example
-// uses nothing but the package's public API.
+// the login page, Redis with REDIS_URL, a clear message when the port is taken, the session secret and the
+// emulator's CA kept across restarts), and the rule that the example uses nothing but the package's public API.
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { deleteKeys, redisOrSkip } from '../helpers/redis';
@@ -54,19 +55,31 @@ interface Started {
   exited: Promise<number | null>;
 }
 
-/** Runs example-app/main.ts as `npm start` does (tsx), with `policyFile` and PORT=0. */
-function runMain(policyFile: string, env: Record<string, string> = {}): Started {
+/** Runs example-app/main.ts as `npm start` does (tsx), with `policyFile`, PORT=0 and the data directory `env` names. */
+function runMain(policyFile: string, env: Record<string, string>): Started {
   let out = '';
   let err = '';
   const child = spawn(process.execPath, ['--import', 'tsx', join(EXAMPLE_DIR, 'main.ts'), policyFile], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', REDIS_URL: '', ...env },
+    env: { ...process.env, PORT: '0', REDIS_URL: '', SESSION_SECRET: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
   return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Whether the TLS server at `url` presents a certificate that `caPem` verifies (as a browser trusting it would). */
+function verifiedBy(url: string, caPem: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((done) => {
+    const socket = tls.connect({ host: hostname, port: Number(port), ca: caPem }, () => {
+      socket.end();
+      done(socket.authorized);
+    });
+    socket.once('error', () => done(false));
+  });
 }
 
 async function waitForOutput(
@@ -93,6 +106,15 @@ describe('example app: runner and public API', function () {
   let running: Started | undefined;
   let blocker: Server | undefined;
 
+  /** The runner with a policy on a free emulator port, and its data directory inside this test's temp dir. */
+  const start = async (env: Record<string, string> = {}): Promise<Started> => {
+    const duoPort = await freePort();
+    const file = join(dir, 'duo-mfa.json');
+    writeFileSync(file, JSON.stringify(examplePolicy(`127.0.0.1:${duoPort}`), null, 2));
+    running = runMain(file, { PORTAL_DATA_DIR: join(dir, 'data'), ...env });
+    return running;
+  };
+
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'portal-main-'));
   });
@@ -107,7 +129,7 @@ describe('example app: runner and public API', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('imports nothing but the public API (express-duo-mfa, express-duo-mfa/emulator) and ordinary packages', () => {
+  it('imports nothing but the public API (express-duo-mfa, express-duo-mfa/policy, express-duo-mfa/emulator) and ordinary packages', () => {
     const files = readdirSync(EXAMPLE_DIR).filter((name) => name.endsWith('.ts'));
     assert.ok(files.includes('app.ts') && files.includes('main.ts'));
     const seen = new Set<string>();
@@ -123,19 +145,24 @@ describe('example app: runner and public API', function () {
       }
     }
     assert.ok(
-      seen.has('express-duo-mfa') && seen.has('express-duo-mfa/emulator'),
-      'the example uses both entry points',
+      seen.has('express-duo-mfa') &&
+        seen.has('express-duo-mfa/policy') &&
+        seen.has('express-duo-mfa/emulator'),
+      'the example uses the three entry points',
     );
   });
 
   it('finds everything it imports in the built package (dist/, through package.json "exports")', () => {
     const script = `
       const main = require('express-duo-mfa');
+      const policy = require('express-duo-mfa/policy');
       const emulator = require('express-duo-mfa/emulator');
       console.log(JSON.stringify({
         main: require.resolve('express-duo-mfa'),
+        policy: require.resolve('express-duo-mfa/policy'),
         emulator: require.resolve('express-duo-mfa/emulator'),
-        kinds: [typeof main.duoMfa, typeof main.isDuoMfaError, typeof main.loadPolicyFile, typeof emulator.startDuoEmulator],
+        kinds: [typeof main.duoMfa, typeof main.isDuoMfaError, typeof main.safeReturnPath, typeof policy.loadPolicyFile,
+          typeof emulator.startDuoEmulator, typeof emulator.createEmulatorCa],
       }));`;
     const result = spawnSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf8' });
     assert.equal(
@@ -145,15 +172,16 @@ describe('example app: runner and public API', function () {
     );
     const found = JSON.parse(result.stdout);
     assert.equal(found.main, join(ROOT, 'dist/index.js'));
+    assert.equal(found.policy, join(ROOT, 'dist/policy/index.js'));
     assert.equal(found.emulator, join(ROOT, 'dist/emulator/index.js'));
-    assert.deepEqual(found.kinds, ['function', 'function', 'function', 'function']);
+    assert.deepEqual(found.kinds, ['function', 'function', 'function', 'function', 'function', 'function']);
   });
 
   it("starts the emulator on the policy file's apiHost port, prints the URL and the demo logins, serves the login page and stops on SIGTERM", async () => {
     const duoPort = await freePort();
     const file = join(dir, 'duo-mfa.json');
     writeFileSync(file, JSON.stringify(examplePolicy(`127.0.0.1:${duoPort}`), null, 2));
-    running = runMain(file);
+    running = runMain(file, { PORTAL_DATA_DIR: join(dir, 'data') });
     const [, baseUrl] = await waitForOutput(running, /Open\s+(http:\/\/127\.0\.0\.1:\d+)/);
     await waitForOutput(running, /Stop with Ctrl\+C/);
     const banner = running.stdout();
@@ -181,7 +209,7 @@ describe('example app: runner and public API', function () {
     const { port } = blocker.address() as { port: number };
     const file = join(dir, 'duo-mfa.json');
     writeFileSync(file, JSON.stringify(examplePolicy(`127.0.0.1:${port}`), null, 2));
-    running = runMain(file);
+    running = runMain(file, { PORTAL_DATA_DIR: join(dir, 'data') });
     assert.equal(await running.exited, 1);
     assert.match(
       running.stderr(),
@@ -196,7 +224,7 @@ describe('example app: runner and public API', function () {
       const duoPort = await freePort();
       const file = join(dir, 'duo-mfa.json');
       writeFileSync(file, JSON.stringify(examplePolicy(`127.0.0.1:${duoPort}`), null, 2));
-      running = runMain(file, { REDIS_URL: 'redis://127.0.0.1:6379' });
+      running = runMain(file, { REDIS_URL: 'redis://127.0.0.1:6379', PORTAL_DATA_DIR: join(dir, 'data') });
       const [, baseUrl] = await waitForOutput(running, /Open\s+(http:\/\/127\.0\.0\.1:\d+)/);
       await waitForOutput(running, /Stop with Ctrl\+C/);
       assert.match(running.stdout(), /Sessions\s+Redis/);
@@ -219,6 +247,91 @@ describe('example app: runner and public API', function () {
       assert.equal(await running.exited, 0);
       await deleteKeys(redis, `portal-sess:${sid}`);
     } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('keeps its session secret and the emulator CA in the data directory (0600) and reuses both at the next start', async () => {
+    const data = join(dir, 'data');
+    const first = await start();
+    await waitForOutput(first, /Stop with Ctrl\+C/);
+    assert.match(
+      first.stdout(),
+      /Secret\s+development secret created in .*session-secret \(0600, ignored by git/,
+    );
+    assert.match(first.stdout(), /trust .*emulator-ca\.pem \(the same CA at every start/);
+    const emulatorUrl = /offline emulator at (https:\/\/127\.0\.0\.1:\d+)/.exec(first.stdout())![1]!;
+    assert.equal(statSync(data).mode & 0o777, 0o700);
+    for (const name of ['session-secret', 'emulator-ca.json', 'emulator-ca.pem'])
+      assert.equal(statSync(join(data, name)).mode & 0o777, 0o600, `${name} is readable by its owner only`);
+    const secret = readFileSync(join(data, 'session-secret'), 'utf8');
+    assert.match(secret, /^[0-9a-f]{64}\n$/);
+    const caPem = readFileSync(join(data, 'emulator-ca.pem'), 'utf8');
+    assert.equal(
+      await verifiedBy(emulatorUrl, caPem),
+      true,
+      "the emulator's certificate chains to the saved CA",
+    );
+    first.child.kill('SIGTERM');
+    assert.equal(await first.exited, 0);
+
+    const second = await start();
+    await waitForOutput(second, /Stop with Ctrl\+C/);
+    assert.match(second.stdout(), /Secret\s+development secret kept in .*session-secret/);
+    const secondUrl = /offline emulator at (https:\/\/127\.0\.0\.1:\d+)/.exec(second.stdout())![1]!;
+    assert.equal(readFileSync(join(data, 'session-secret'), 'utf8'), secret, 'the same secret');
+    assert.equal(readFileSync(join(data, 'emulator-ca.pem'), 'utf8'), caPem, 'the same CA');
+    assert.equal(
+      await verifiedBy(secondUrl, caPem),
+      true,
+      'a browser that trusted the first start trusts the second',
+    );
+    second.child.kill('SIGTERM');
+    assert.equal(await second.exited, 0);
+  });
+
+  it('uses SESSION_SECRET from the environment instead of the saved one, and says so', async () => {
+    const started = await start({ SESSION_SECRET: 'from-the-environment-0123456789abcdef' });
+    await waitForOutput(started, /Stop with Ctrl\+C/);
+    assert.match(started.stdout(), /Secret\s+SESSION_SECRET from the environment/);
+    assert.throws(() => statSync(join(dir, 'data', 'session-secret')), /ENOENT/);
+    started.child.kill('SIGTERM');
+    assert.equal(await started.exited, 0);
+  });
+
+  it('keeps a Redis session valid across a restart (the same secret signs the cookie)', async function () {
+    const redis = await redisOrSkip(this);
+    let sid: string | undefined;
+    try {
+      const first = await start({ REDIS_URL: 'redis://127.0.0.1:6379' });
+      const [, baseUrl] = await waitForOutput(first, /Open\s+(http:\/\/127\.0\.0\.1:\d+)/);
+      await waitForOutput(first, /Stop with Ctrl\+C/);
+      assert.match(first.stdout(), /Sessions\s+Redis .*survive a restart/);
+      const login = await fetch(`${baseUrl}/login`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ tenant: 'acme', username: 'kiosk-1', password: PASSWORD }).toString(),
+      });
+      assert.equal(login.status, 303);
+      const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+      sid = /^portal\.sid=s%3A([^.]+)\./.exec(cookie)?.[1];
+      first.child.kill('SIGTERM');
+      assert.equal(await first.exited, 0);
+
+      const second = await start({ REDIS_URL: 'redis://127.0.0.1:6379' });
+      const [, secondUrl] = await waitForOutput(second, /Open\s+(http:\/\/127\.0\.0\.1:\d+)/);
+      await waitForOutput(second, /Stop with Ctrl\+C/);
+      const page = await fetch(`${secondUrl}/`, {
+        redirect: 'manual',
+        headers: { cookie, accept: 'text/html' },
+      });
+      assert.equal(page.status, 200, 'still signed in after the restart');
+      assert.match(await page.text(), /Front-desk kiosk/);
+      second.child.kill('SIGTERM');
+      assert.equal(await second.exited, 0);
+    } finally {
+      if (sid) await deleteKeys(redis, `portal-sess:${sid}`);
       redis.disconnect();
     }
   });
