@@ -87,12 +87,13 @@ describe('duo-mfa check', () => {
       const result = await runCli(['check', file], { GLOBEX_SECRET: SECRET, INITECH_SECRET: SECRET });
       assert.equal(result.code, 0, result.stderr);
       const warnings = result.stdout.slice(result.stdout.indexOf('Warnings (')).split('\n');
-      assert.equal(warnings[0], 'Warnings (9):');
+      assert.equal(warnings[0], 'Warnings (10):');
       const expected = [
         'tenants.acme.mfa.staffExcluded[0]: "erin" is in both staffIncluded and staffExcluded: staffExcluded wins, so they are never asked for Duo',
         'tenants.acme.mfa.temporaryBypass[0].until: the bypass for "frank" lasts more than 7 days (until 2099-01-01T00:00:00Z): temporary bypasses should be short (7 days at most)',
         'tenants.acme.mfa.temporaryBypass[1].until: the bypass for "grace" expired on 2020-01-01T00:00:00Z: it has no effect any more — remove it',
         'tenants.acme.failmode: "open" lets staff in without Duo whenever Duo\'s health check fails — use "closed" unless availability matters more than the second factor',
+        'tenants.acme.failmode: failmode "open" does not apply to users trusted endpoints "block" covers (everyone): they are refused during a Duo outage, because fail-open never overrides device trust (SECURITY.md S43)',
         'tenants.acme.duo.clientSecret: the secret is written in the file: read it from the environment instead, e.g. { "env": "ACME_DUO_CLIENT_SECRET" }',
         'tenants.acme.trustedEndpoints.activation: policy "block" with activation "all": unknown devices will be denied — start with monitor or a test group',
         'tenants.globex.trustedEndpoints: policy "monitor" has no effect while MFA is off for this tenant (mfa.enabled is false)',
@@ -120,7 +121,7 @@ describe('duo-mfa check', () => {
       assert.deepEqual(Object.keys(report), ['ok', 'errors', 'warnings', 'tenants']);
       assert.equal(report.ok, true);
       assert.deepEqual(report.errors, []);
-      assert.equal(report.warnings.length, 9);
+      assert.equal(report.warnings.length, 10);
       assert.deepEqual(Object.keys(report.warnings[0]), ['path', 'message']);
       assert.deepEqual(
         report.tenants.map((t: { tenant: string }) => t.tenant),
