@@ -180,6 +180,25 @@ export function validateTenant(
   return { ok: true, tenant: buildTenant(id, result, tenantVersion(raw)), file: result.file, issues: [] };
 }
 
+/**
+ * Every problem of one tenant's definition, without compiling it (no Sets are built): what start-up and reloads
+ * check tenants with before they are needed. Empty when valid. Paths as validateTenant()'s.
+ *
+ * @example
+ * ```ts
+ * const issues = tenantIssues('acme', JSON.parse(slice), { env: process.env });
+ * ```
+ */
+export function tenantIssues(
+  id: string,
+  raw: unknown,
+  options: TenantValidationOptions = {},
+): readonly PolicyIssue[] {
+  const prefix = options.paths === 'tenant' ? [] : ['tenants', id];
+  const result = checkTenant(id, raw, secretContext(options), prefix, false);
+  return result.ok ? [] : result.issues;
+}
+
 /** The checked top level of a policy document. `root` is true when the document as a whole is unusable. */
 export interface DocumentHead {
   readonly root: boolean;
@@ -288,8 +307,9 @@ function checkTenant(
   raw: unknown,
   context: SecretContext,
   prefix: readonly PropertyKey[],
+  canonicalize = true,
 ): CheckedTenant | { readonly ok: false; readonly issues: PolicyIssue[] } {
-  const lists = checkNameLists(raw);
+  const lists = checkNameLists(raw, canonicalize);
   const parsed = TenantSchema.safeParse(lists.rest, { error: policyErrorMap });
   const issues: PolicyIssue[] = parsed.success
     ? []
@@ -367,7 +387,10 @@ interface CheckedList {
  * puts it back into the validated tenant. A list with any bad entry stays in `rest`, so zod still reports every
  * problem with its own message and path.
  */
-function checkNameLists(tenant: unknown): {
+function checkNameLists(
+  tenant: unknown,
+  canonicalize: boolean,
+): {
   rest: unknown;
   checked: CheckedList[];
   names: ReadonlySet<unknown>;
@@ -377,7 +400,7 @@ function checkNameLists(tenant: unknown): {
   let rest = tenant;
   for (const path of nameListPaths()) {
     const names = getAt(tenant, path);
-    const canonical = canonicalNames(names);
+    const canonical = canonicalize ? canonicalNames(names) : checkedNames(names);
     if (canonical === undefined || canonical.length === 0) continue;
     checked.push({ path, names: names as string[], canonical });
     rest = withAt(rest, path, []);
@@ -402,6 +425,22 @@ function canonicalNames(list: unknown): readonly string[] | undefined {
     else if (name !== entry) out = [...(list.slice(0, index) as string[]), name];
   }
   return out ?? (list as string[]);
+}
+
+/**
+ * The list itself when its entries are all non-blank strings (canonicalNames' test, without building the canonical
+ * form), else undefined: for checks that compile nothing.
+ */
+function checkedNames(list: unknown): readonly string[] | undefined {
+  if (!Array.isArray(list)) return undefined;
+  for (let index = 0; index < list.length; index++) {
+    const entry: unknown = list[index];
+    if (typeof entry !== 'string') return undefined;
+    const first = entry.charCodeAt(0);
+    // A printable ASCII first character is not blank; anything else gets the exact test.
+    if (!(first > 0x20 && first < 0x7f) && entry.trim() === '') return undefined;
+  }
+  return list as string[];
 }
 
 function getAt(value: unknown, path: readonly string[]): unknown {

@@ -1,0 +1,30 @@
+// The worker thread of single-file policy sources: indexes and rewrites the file off the main thread.
+
+import { parentPort } from 'node:worker_threads';
+import { runFileJob, serializeError, type FileJob } from './file-jobs';
+
+/** One request from the main thread (off-thread.ts) and its answer. */
+interface Request {
+  readonly id: number;
+  readonly job: FileJob;
+}
+
+parentPort?.on('message', (request: Request) => {
+  runFileJob(request.job).then(
+    (result) => {
+      // A kept file is handed over, not copied: its memory is then the main thread's.
+      const buffer = 'buffer' in result ? result.buffer : undefined;
+      const transfer = buffer ? [ownedArrayBuffer(buffer)] : [];
+      const sent = buffer ? { ...result, buffer: Buffer.from(transfer[0]!) } : result;
+      parentPort?.postMessage({ id: request.id, ok: true, result: sent }, transfer);
+    },
+    (error: unknown) => parentPort?.postMessage({ id: request.id, ok: false, error: serializeError(error) }),
+  );
+});
+
+/** An ArrayBuffer holding exactly `buffer` (a pooled Buffer shares its ArrayBuffer, which must not be moved). */
+function ownedArrayBuffer(buffer: Buffer): ArrayBuffer {
+  const copy = new ArrayBuffer(buffer.length);
+  new Uint8Array(copy).set(buffer);
+  return copy;
+}
