@@ -44,8 +44,6 @@ export class FileTenantSource extends TenantCache {
   private lastDigest: string | undefined;
   /** The problem last reported for the file as a whole, so a broken file is reported once, not on every event. */
   private lastProblem: string | undefined;
-  /** Versions of definitions seen in reloads, to report a tenant only when its definition really changed. */
-  private readonly versions = new Map<string, string>();
   private readonly runner = new FileJobRunner();
   private readonly watcher: DirectoryWatcher | undefined;
   private tail: Promise<unknown> = Promise.resolve();
@@ -139,6 +137,7 @@ export class FileTenantSource extends TenantCache {
       return result.version;
     });
     await this.schedule(true); // in force here before this resolves, not when the watcher fires
+    await this.load(id); // compiled: its settings page and its users come next
     return version;
   }
 

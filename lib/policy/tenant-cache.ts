@@ -1,7 +1,7 @@
 // The per-tenant cache every policy source shares: compile on first use, one load at a time, last good kept (S49).
 
 import { type DuoMfaError } from '../errors';
-import { validateTenant } from './compile';
+import { tenantIssues, validateTenant } from './compile';
 import { policyInvalidError } from './issues';
 import { parseSecretsKey, type SecretsKey } from './secrets';
 import {
@@ -103,6 +103,8 @@ export abstract class TenantCache implements TenantSource {
   protected closed = false;
   protected readonly secretsKey: SecretsKey | undefined;
   private readonly slots = new Map<string, Slot>();
+  /** The version of each tenant's definition last seen valid, compiled or not: a change is reported only once. */
+  protected readonly versions = new Map<string, string>();
   /** Per tenant, the tail of its queue of loads and refreshes: one at a time, in order. */
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly loading = new Map<string, Promise<TenantEntry>>();
@@ -167,6 +169,12 @@ export abstract class TenantCache implements TenantSource {
   /** Reads one tenant from the store. Never throws for a tenant's own problems: 'unreadable' or 'down'. */
   protected abstract fetch(id: string): Promise<Fetched>;
 
+  /**
+   * How issue paths are rooted: as in the single file (`tenants.acme.mfa.enabled`), or relative to the tenant's own
+   * document (`mfa.enabled` in `acme.json`, for a directory).
+   */
+  protected readonly issuePaths: 'policy' | 'tenant' = 'policy';
+
   /** Where a tenant's problems are reported from (a directory names the tenant's file). */
   protected sourceOf(_id: string): { source: string; file?: string } {
     return { source: this.description };
@@ -183,6 +191,7 @@ export abstract class TenantCache implements TenantSource {
     this.idsKnown = true;
     this.defaultId = defaultTenant;
     for (const id of this.slots.keys()) if (!this.idSet.has(id)) this.slots.delete(id);
+    for (const id of this.versions.keys()) if (!this.idSet.has(id)) this.versions.delete(id);
   }
 
   protected hasId(id: string): boolean {
@@ -228,21 +237,45 @@ export abstract class TenantCache implements TenantSource {
   }
 
   /**
-   * After the store said the tenant changed: reads it again when it is compiled (or refused), else only forgets
-   * it. Resolves to the change to report, if any. Always through serial(): never interleaved with a load.
-   * `known` is the store's fresh answer when the caller already read it (a directory event, a Redis message).
+   * After the store said the tenant changed. A compiled tenant is read again (or `known`, the store's answer when
+   * the caller already read it) and recompiled; one that is not compiled is only checked when `known` is given
+   * (reported if invalid, its version returned if valid) and otherwise forgotten, to be read when next needed.
+   * Resolves to the change to report, if any. Always through serial(): never interleaved with a load.
+   * `compile: true` (a write through this source) compiles it in any case.
    */
-  protected refresh(id: string, known?: Fetched): Promise<TenantChange | undefined> {
+  protected refresh(
+    id: string,
+    known?: Fetched,
+    options: { compile?: boolean } = {},
+  ): Promise<TenantChange | undefined> {
     return this.serial(id, async () => {
       if (this.closed) return undefined;
-      if (!this.hasSlot(id) && known === undefined) return undefined; // never used: read when first needed
       const before = this.slots.get(id);
+      const compiled = before?.entry.state === 'ready' ? before.entry.tenant : undefined;
+      // A write through this source compiles the tenant: its settings page and its users come next.
+      const loaded = compiled !== undefined || options.compile === true;
+      if (!loaded && known === undefined) {
+        this.slots.delete(id); // not compiled: read afresh when first needed
+        return undefined;
+      }
       const fetched = known ?? (await this.fetchSafely(id));
       if (fetched.kind === 'missing') {
         this.slots.delete(id);
-        return before ? { tenant: id, version: null } : undefined;
+        const known = this.versions.delete(id);
+        return before || known ? { tenant: id, version: null } : undefined;
       }
-      const previous = before?.entry.state === 'ready' ? before.entry.tenant.version : undefined;
+      if (!loaded && fetched.kind === 'found') {
+        const issues = tenantIssues(id, fetched.raw, { env: this.options.env, secretsKey: this.secretsKey });
+        if (issues.length === 0) {
+          this.slots.delete(id); // valid, and not needed yet: compiled when first used
+          const version = tenantVersion(fetched.raw);
+          const known = this.versions.get(id);
+          this.versions.set(id, version);
+          return version === known ? undefined : { tenant: id, version };
+        }
+      }
+      if (!loaded && fetched.kind === 'down') return undefined;
+      const previous = compiled?.version;
       const entry = this.settle(id, fetched);
       if (entry.state === 'ready' && entry.invalid === undefined && entry.tenant.version !== previous) {
         return { tenant: id, version: entry.tenant.version };
@@ -260,6 +293,7 @@ export abstract class TenantCache implements TenantSource {
     const lastGood = slot?.entry.state === 'ready' ? slot.entry.tenant : undefined;
     if (fetched.kind === 'missing') {
       this.slots.delete(id);
+      this.versions.delete(id);
       return MISSING;
     }
     if (fetched.kind === 'down') {
@@ -276,6 +310,7 @@ export abstract class TenantCache implements TenantSource {
       const result = validateTenant(id, fetched.raw, {
         env: this.options.env,
         secretsKey: this.secretsKey,
+        paths: this.issuePaths,
       });
       if (result.ok) {
         const entry: TenantEntry =
@@ -283,6 +318,7 @@ export abstract class TenantCache implements TenantSource {
             ? slot.entry // same definition: keep the compiled object (and its identity)
             : Object.freeze({ state: 'ready', tenant: result.tenant });
         this.slots.set(id, { entry, seen: result.tenant.version });
+        this.versions.set(id, result.tenant.version);
         return entry;
       }
       issues = result.issues;

@@ -111,7 +111,8 @@ export interface PolicyIssue {
   readonly message: string;
   /**
    * The file holding the problem when the policy is a directory (e.g. `acme.json`, `_defaults.json`); `path` is
-   * then still the path in the single-file form (`tenants.acme.mfa.enabled`). Absent for a single file.
+   * then relative to that file (`mfa.enabled`, `$` for the file as a whole). Absent for a single file, whose paths
+   * start at its top (`tenants.acme.mfa.enabled`).
    */
   readonly file?: string;
 }
