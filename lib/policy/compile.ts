@@ -58,6 +58,11 @@ export interface CompileOptions {
    * DUO_MFA_SECRETS_KEY, which says so in a warning. Never for the middleware.
    */
   skipEncryptedSecrets?: boolean;
+  /**
+   * Leave `{ "env" }` secrets unread (they compile to ""): `duo-mfa import`, run where the instances' variables are
+   * not set. Never for the middleware.
+   */
+  skipEnvSecrets?: boolean;
 }
 
 /** The outcome of validatePolicy(): the compiled policy and the validated file, or every problem found. */
@@ -281,6 +286,7 @@ interface SecretContext {
   readonly key: SecretsKey | undefined;
   readonly skip: boolean;
   readonly skipEncrypted: boolean;
+  readonly skipEnv: boolean;
 }
 
 function secretContext(options: CompileOptions): SecretContext {
@@ -289,6 +295,7 @@ function secretContext(options: CompileOptions): SecretContext {
     key: parseSecretsKey(options.secretsKey),
     skip: options.skipSecrets === true,
     skipEncrypted: options.skipEncryptedSecrets === true,
+    skipEnv: options.skipEnvSecrets === true,
   };
 }
 
@@ -555,6 +562,7 @@ function resolveSecrets(
     out.push(undefined);
     if (!isPlainObject(value) || context.skip) continue;
     if (typeof value.env === 'string' && ENV_NAME.test(value.env)) {
+      if (context.skipEnv) continue;
       const name = value.env;
       const resolved = context.env[name];
       if (resolved === undefined) {

@@ -121,6 +121,8 @@ export interface PolicyIssue {
 export interface PolicyWarning {
   readonly path: string;
   readonly message: string;
+  /** As PolicyIssue.file: the file of a policy directory the warning is about. */
+  readonly file?: string;
 }
 
 /**

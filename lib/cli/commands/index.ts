@@ -5,20 +5,24 @@ import { checkCommand } from './check';
 import { devicesCommand } from './devices';
 import { emulatorCommand } from './emulator';
 import { explainCommand } from './explain';
+import { exportCommand } from './export';
 import { healthCommand } from './health';
+import { importCommand } from './import';
 
 /**
  * Every command the dispatcher knows.
  *
  * @example
  * ```ts
- * COMMANDS.map((command) => command.name); // ['check', 'explain', 'health', 'devices', 'emulator']
+ * COMMANDS.map((command) => command.name); // ['check', 'explain', 'health', 'import', 'export', 'devices', 'emulator']
  * ```
  */
 export const COMMANDS: readonly Command[] = [
   checkCommand,
   explainCommand,
   healthCommand,
+  importCommand,
+  exportCommand,
   devicesCommand,
   emulatorCommand,
 ];
