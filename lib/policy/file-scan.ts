@@ -44,14 +44,17 @@ const COLON = 0x3a;
  * for (const tenant of layout?.tenants?.members ?? []) JSON.parse(buffer.toString('utf8', tenant.start, tenant.end));
  * ```
  */
-export function scanPolicy(bytes: Buffer): ScannedPolicy | undefined {
+export function scanPolicy(bytes: Buffer, known?: KnownEnd): ScannedPolicy | undefined {
   const p = skipSpace(bytes, hasBom(bytes) ? 3 : 0);
   if (bytes[p] !== OPEN_BRACE) return undefined;
   let inner: ScannedMember[] | undefined;
   // The tenants' members are delimited while the top level is: each tenant is then read once, not twice.
   const top = members(bytes, p + 1, (key, start) => {
     if (key !== 'tenants' || bytes[start] !== OPEN_BRACE) return skipValue(bytes, start);
-    const found = members(bytes, start + 1, (_key, at) => skipValue(bytes, at));
+    const found = members(bytes, start + 1, (tenant, at) => {
+      const end = known?.(tenant, at);
+      return end !== undefined && end > at && isSelfDelimited(bytes[at]) ? end : skipValue(bytes, at);
+    });
     inner = found?.members;
     return found === undefined ? -1 : found.end;
   });
@@ -67,6 +70,17 @@ export function scanPolicy(bytes: Buffer): ScannedPolicy | undefined {
     tenants = { start, end, members: object && inner ? [...lastByKey(inner).values()] : undefined };
   }
   return { head: [...byKey.values()], tenants };
+}
+
+/**
+ * Where a tenant's value ends when the caller already knows it (a re-scan that verified the bytes are those of the
+ * previous version: their hash matches), else undefined. Only used for values that end by themselves (an object, a
+ * list or a string: nothing valid can continue them), so a wrong guess cannot be read as valid JSON.
+ */
+export type KnownEnd = (key: string, start: number) => number | undefined;
+
+function isSelfDelimited(first: number | undefined): boolean {
+  return first === OPEN_BRACE || first === OPEN_BRACKET || first === QUOTE;
 }
 
 /** True when the bytes start with a UTF-8 byte order mark (Windows editors write one). */

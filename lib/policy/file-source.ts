@@ -44,7 +44,7 @@ export class FileTenantSource extends TenantCache {
   private lastDigest: string | undefined;
   /** The problem last reported for the file as a whole, so a broken file is reported once, not on every event. */
   private lastProblem: string | undefined;
-  private readonly runner = new FileJobRunner();
+  private readonly runner: FileJobRunner;
   private readonly watcher: DirectoryWatcher | undefined;
   private tail: Promise<unknown> = Promise.resolve();
   private queued: Promise<boolean> | undefined;
@@ -71,6 +71,10 @@ export class FileTenantSource extends TenantCache {
     if (issues.length > 0) throw policyInvalidError(issues, path);
     this.index = outcome.index;
     this.setIds([...outcome.index.tenants.keys()], outcome.index.defaultTenant);
+    // A large watched file is re-indexed in the worker: started now, and kept, so a change never waits for it.
+    const large = bytes.length > INLINE_BYTES && (options.watch ?? true);
+    this.runner = new FileJobRunner({ keepAlive: large });
+    if (large) this.runner.warm();
 
     if (options.watch ?? true) {
       const name = basename(this.path);
@@ -233,8 +237,11 @@ export class FileTenantSource extends TenantCache {
           type: 'index',
           path: this.path,
           source: this.description,
-          previous: [...this.index.tenants].map(([id, entry]) => [id, entry.hash] as const),
-          lastDigest: force ? undefined : this.lastDigest,
+          previous: [...this.index.tenants].map(
+            ([id, entry]) => [id, entry.hash, entry.end - entry.start] as const,
+          ),
+          // Small files: the same content again (a duplicate event) is recognised by one hash and skipped.
+          lastDigest: size > INLINE_BYTES ? undefined : force ? '' : (this.lastDigest ?? ''),
           env: { ...(this.options.env ?? process.env) },
         },
         size <= INLINE_BYTES,
@@ -274,7 +281,7 @@ export class FileTenantSource extends TenantCache {
       if (check.version !== undefined) this.versions.set(id, check.version);
       if (check.ok) {
         // Compiled tenants are recompiled now; others are only forgotten, and read when next needed.
-        const change = await this.refresh(id);
+        const change = this.isTracked(id) ? await this.refresh(id) : undefined;
         if (change) changes.push(change);
         else if (check.version !== undefined && check.version !== known && !this.isLoaded(id))
           changes.push({ tenant: id, version: check.version }); // formatting-only edits keep the version

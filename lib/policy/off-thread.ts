@@ -60,6 +60,14 @@ export class FileJobRunner {
   private idle: NodeJS.Timeout | undefined;
   private closed = false;
 
+  /** `keepAlive`: never stop the worker for idleness (a large watched file: the next change finds it ready). */
+  constructor(private readonly options: { keepAlive?: boolean } = {}) {}
+
+  /** Starts the worker now, so the first job does not wait for it to load. */
+  warm(): void {
+    if (!this.closed) this.start();
+  }
+
   run(job: IndexJob, inline?: boolean): Promise<IndexResult>;
   run(job: WriteJob, inline?: boolean): Promise<WriteResult>;
   run(job: ReadJob, inline?: boolean): Promise<ReadResult>;
@@ -116,7 +124,7 @@ export class FileJobRunner {
 
   private armIdle(): void {
     clearTimeout(this.idle);
-    if (this.waiting.size > 0 || !this.worker) return;
+    if (this.waiting.size > 0 || !this.worker || this.options.keepAlive) return;
     this.idle = setTimeout(() => this.stop(new Error('idle')), IDLE_MS);
     this.idle.unref();
   }

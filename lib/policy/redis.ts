@@ -138,8 +138,20 @@ export function redisPolicyKeys(prefix: string): RedisPolicyKeys {
 /** KEYS: tenant, index. ARGV: id. → [definition or false, version or false]. */
 const READ_TENANT = `return { redis.call('GET', KEYS[1]), redis.call('HGET', KEYS[2], ARGV[1]) }`;
 
-/** KEYS: revision, defaults, index. → [revision or false, defaults or false, flat index]. */
-const READ_HEAD = `return { redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2]), redis.call('HGETALL', KEYS[3]) }`;
+/**
+ * KEYS: revision, defaults, index. → [revision or false, defaults or false, the index as one JSON list [id, version,
+ * …]]. One string rather than 20,000 replies: parsing it costs a tenth of what the replies cost at 10,000 tenants.
+ */
+const READ_HEAD = `return { redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2]), cjson.encode(redis.call('HGETALL', KEYS[3])) }`;
+
+/** The index as READ_HEAD returns it. (An empty Lua table encodes as "{}".) */
+function indexOf(json: string): Map<string, string> {
+  const flat = JSON.parse(json) as string[] | Record<string, never>;
+  const index = new Map<string, string>();
+  if (!Array.isArray(flat)) return index;
+  for (let i = 0; i + 1 < flat.length; i += 2) index.set(flat[i]!, flat[i + 1]!);
+  return index;
+}
 
 /** KEYS: revision. */
 const READ_REVISION = `return redis.call('GET', KEYS[1])`;
@@ -371,7 +383,9 @@ export class RedisTenantSource extends TenantCache {
         this.timer.unref();
       }
     }
-    await Promise.all([this.sync(), listening]);
+    // Subscribed first, then read: a change made in between is either in what is read or notified.
+    await listening;
+    await this.sync();
   }
 
   /**
@@ -411,8 +425,9 @@ export class RedisTenantSource extends TenantCache {
       );
     };
     subscriber.on('ready', () => {
+      // A reconnection: notifications may have been missed meanwhile (the first connection is start()'s).
+      if (this.subscribed) void this.sync();
       subscribe();
-      void this.sync(); // notifications may have been missed while the subscription was down
     });
     if (subscriber.status === 'wait') subscriber.connect?.().catch(() => undefined);
     else if (subscriber.status === 'ready') subscribe();
@@ -497,13 +512,12 @@ export class RedisTenantSource extends TenantCache {
     if (this.closed) return;
     let head: Head;
     try {
-      const [revision, defaults, flat] = await this.call<[string | null, string | null, string[]]>(
+      const [revision, defaults, json] = await this.call<[string | null, string | null, string]>(
         READ_HEAD,
         [this.keys.revision, this.keys.defaults, this.keys.index],
         [],
       );
-      const index = new Map<string, string>();
-      for (let i = 0; i + 1 < flat.length; i += 2) index.set(flat[i]!, flat[i + 1]!);
+      const index = indexOf(json);
       head = {
         revision: revision || undefined,
         defaultTenant: defaultTenantOf(defaults || undefined),
@@ -543,15 +557,15 @@ export class RedisTenantSource extends TenantCache {
     this.setIds([...head.index.keys()].sort(), head.defaultTenant);
     const changes: TenantChange[] = [];
     for (const id of previous.keys()) if (!head.index.has(id)) changes.push({ tenant: id, version: null });
-    for (const [id, version] of head.index) {
-      if (previous.get(id) === version) continue;
-      // Compiled tenants are read again and recompiled; others are forgotten, read when next needed.
-      const change = await this.refresh(id);
-      changes.push(change ?? { tenant: id, version });
-    }
     if (!this.synced) {
       this.synced = true; // the first look: what is there is the starting point, not a change
       return;
+    }
+    for (const [id, version] of head.index) {
+      if (previous.get(id) === version) continue;
+      // Compiled tenants are read again and recompiled; others are forgotten, read when next needed.
+      const change = this.isTracked(id) ? await this.refresh(id) : undefined;
+      changes.push(change ?? { tenant: id, version });
     }
     this.reportChange(changes, defaultChanged ? (head.defaultTenant ?? null) : undefined);
   }
@@ -595,13 +609,12 @@ export async function importPolicy(
   tenants: ReadonlyMap<string, unknown>,
 ): Promise<{ added: string[]; changed: string[]; removed: string[]; unchanged: number }> {
   const keys = redisPolicyKeys(prefix);
-  const [, , flat] = (await redis.eval(READ_HEAD, 3, keys.revision, keys.defaults, keys.index)) as [
+  const [, , json] = (await redis.eval(READ_HEAD, 3, keys.revision, keys.defaults, keys.index)) as [
     unknown,
     unknown,
-    string[],
+    string,
   ];
-  const before = new Map<string, string>();
-  for (let i = 0; i + 1 < flat.length; i += 2) before.set(flat[i]!, flat[i + 1]!);
+  const before = indexOf(json);
   const added: string[] = [];
   const changed: string[] = [];
   let unchanged = 0;
@@ -663,15 +676,13 @@ export async function exportPolicy(
   prefix: string,
 ): Promise<{ head: Record<string, unknown>; tenants: Map<string, unknown> }> {
   const keys = redisPolicyKeys(prefix);
-  const [, defaults, flat] = (await redis.eval(READ_HEAD, 3, keys.revision, keys.defaults, keys.index)) as [
+  const [, defaults, json] = (await redis.eval(READ_HEAD, 3, keys.revision, keys.defaults, keys.index)) as [
     unknown,
     string | null,
-    string[],
+    string,
   ];
   const head = defaults ? (JSON.parse(defaults) as Record<string, unknown>) : {};
-  const ids: string[] = [];
-  for (let i = 0; i < flat.length; i += 2) ids.push(flat[i]!);
-  ids.sort();
+  const ids = [...indexOf(json).keys()].sort();
   const tenants = new Map<string, unknown>();
   for (let start = 0; start < ids.length; start += 100) {
     const chunk = ids.slice(start, start + 100);

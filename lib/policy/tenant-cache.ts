@@ -84,12 +84,17 @@ export const RETRY_AFTER_MS = 1000;
 
 const MISSING: TenantEntry = Object.freeze({ state: 'missing' });
 
-interface Slot {
-  entry: TenantEntry;
+/** What the cache knows besides a tenant's entry. */
+interface SlotInfo {
   /** The version of the definition last compiled or reported (valid or not), to report each problem once. */
-  seen: string | undefined;
+  readonly seen: string | undefined;
   /** For a store outage: when peek() stops answering this entry, so the next request loads again. */
-  retryAt?: number;
+  readonly retryAt?: number;
+}
+
+/** A tenant's entry and what the cache knows about it. */
+interface Slot extends SlotInfo {
+  readonly entry: TenantEntry;
 }
 
 /**
@@ -102,7 +107,28 @@ export abstract class TenantCache implements TenantSource {
   abstract readonly writable: boolean;
   protected closed = false;
   protected readonly secretsKey: SecretsKey | undefined;
-  private readonly slots = new Map<string, Slot>();
+  /** What peek() answers: the entry itself, one Map lookup on every request. */
+  private readonly entries = new Map<string, TenantEntry>();
+  /** The rest of each slot, beside its entry (an entry object always belongs to one tenant). */
+  private readonly info = new WeakMap<TenantEntry, SlotInfo>();
+  private readonly slots = {
+    get: (id: string): Slot | undefined => {
+      const entry = this.entries.get(id);
+      if (entry === undefined) return undefined;
+      const info = this.info.get(entry);
+      return { entry, seen: info?.seen, ...(info?.retryAt === undefined ? {} : { retryAt: info.retryAt }) };
+    },
+    set: (id: string, slot: Slot): void => {
+      this.entries.set(id, slot.entry);
+      this.info.set(slot.entry, {
+        seen: slot.seen,
+        ...(slot.retryAt === undefined ? {} : { retryAt: slot.retryAt }),
+      });
+    },
+    has: (id: string): boolean => this.entries.has(id),
+    delete: (id: string): boolean => this.entries.delete(id),
+    keys: () => this.entries.keys(),
+  };
   /** The version of each tenant's definition last seen valid, compiled or not: a change is reported only once. */
   protected readonly versions = new Map<string, string>();
   /** Per tenant, the tail of its queue of loads and refreshes: one at a time, in order. */
@@ -131,10 +157,11 @@ export abstract class TenantCache implements TenantSource {
   }
 
   peek(id: string): TenantEntry | undefined {
-    const slot = this.slots.get(id);
-    if (slot !== undefined) {
-      if (slot.retryAt !== undefined && this.now() >= slot.retryAt) return undefined;
-      return slot.entry;
+    const entry = this.entries.get(id);
+    if (entry !== undefined) {
+      if (entry.state === 'ready') return entry; // the hot path: one lookup
+      const retryAt = this.info.get(entry)?.retryAt;
+      return retryAt !== undefined && this.now() >= retryAt ? undefined : entry;
     }
     return this.idsKnown && !this.idSet.has(id) ? MISSING : undefined;
   }
@@ -190,7 +217,7 @@ export abstract class TenantCache implements TenantSource {
     this.idSet = new Set(ids);
     this.idsKnown = true;
     this.defaultId = defaultTenant;
-    for (const id of this.slots.keys()) if (!this.idSet.has(id)) this.slots.delete(id);
+    for (const id of this.entries.keys()) if (!this.idSet.has(id)) this.entries.delete(id);
     for (const id of this.versions.keys()) if (!this.idSet.has(id)) this.versions.delete(id);
   }
 
@@ -208,6 +235,14 @@ export abstract class TenantCache implements TenantSource {
     return this.slots.has(id);
   }
 
+  /**
+   * True when something about the tenant is cached or in flight (a slot, a load, a queued refresh): only then does
+   * a change need refresh(); otherwise the tenant is read afresh when first needed anyway.
+   */
+  protected isTracked(id: string): boolean {
+    return this.slots.has(id) || this.loading.has(id) || this.queues.has(id);
+  }
+
   /** Forgets what is cached about a tenant that is not compiled, so its next use reads it afresh. */
   protected forget(id: string): void {
     if (!this.isLoaded(id)) this.slots.delete(id);
@@ -215,7 +250,8 @@ export abstract class TenantCache implements TenantSource {
 
   /** Every store outage slot is dropped: the store is back, the next request loads those tenants again. */
   protected clearOutages(): void {
-    for (const [id, slot] of this.slots) if (slot.retryAt !== undefined) this.slots.delete(id);
+    for (const [id, entry] of this.entries)
+      if (this.info.get(entry)?.retryAt !== undefined) this.entries.delete(id);
   }
 
   /**
