@@ -153,7 +153,8 @@ export function indexPolicyFile(bytes: Buffer, options: IndexOptions): IndexOutc
   const defaultTenant = typeof skeleton.defaultTenant === 'string' ? skeleton.defaultTenant : undefined;
   return {
     ok: true,
-    index: { tenants, defaultTenant, buffer: kept ? buffer : undefined, size: bytes.length },
+    // A kept file is copied: `bytes` may be a reused read buffer (the worker's).
+    index: { tenants, defaultTenant, buffer: kept ? Buffer.from(buffer) : undefined, size: bytes.length },
     checked,
     headIssues: head.issues,
   };

@@ -1,7 +1,7 @@
 // The heavy work on a single policy file — index it, splice one tenant into it — run inline or in a worker thread.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { DuoMfaError, isDuoMfaError } from '../errors';
@@ -19,8 +19,8 @@ export interface IndexJob {
   readonly type: 'index';
   readonly path: string;
   readonly source: string;
-  /** id, sha256 and length of the tenants in force. */
-  readonly previous: readonly (readonly [string, string, number])[];
+  /** The tenants in force (ids, hashes, byte lengths): see packTenants(). */
+  readonly previous: PackedTenants;
   /**
    * The whole file's sha256 when last indexed: the same file again is answered `unchanged`. Undefined: do not
    * compare (nor hash the whole file: for a large file, what changed is found tenant by tenant anyway).
@@ -51,6 +51,60 @@ export interface ReadJob {
 
 export type FileJob = IndexJob | WriteJob | ReadJob;
 
+/**
+ * Tenants' offsets and hashes in a form that crosses a thread boundary cheaply: one list of ids, one typed array of
+ * [start, end] pairs, and the hashes (44 characters each) in one string — not 10,000 little objects to clone.
+ */
+export interface PackedTenants {
+  readonly ids: readonly string[];
+  readonly offsets: Float64Array;
+  readonly hashes: string;
+}
+
+const HASH_LENGTH = 44; // sha256 in base64
+
+/**
+ * The tenants of an index, packed.
+ *
+ * @example
+ * ```ts
+ * const packed = packTenants(index.tenants);
+ * ```
+ */
+export function packTenants(tenants: ReadonlyMap<string, IndexedTenant>): PackedTenants {
+  const ids: string[] = [];
+  const offsets = new Float64Array(tenants.size * 2);
+  const hashes: string[] = [];
+  let i = 0;
+  for (const [id, entry] of tenants) {
+    ids.push(id);
+    offsets[i++] = entry.start;
+    offsets[i++] = entry.end;
+    hashes.push(entry.hash);
+  }
+  return { ids, offsets, hashes: hashes.join('') };
+}
+
+/**
+ * The tenants of packTenants(), unpacked.
+ *
+ * @example
+ * ```ts
+ * const tenants = unpackTenants(result.tenants);
+ * ```
+ */
+export function unpackTenants(packed: PackedTenants): Map<string, IndexedTenant> {
+  const tenants = new Map<string, IndexedTenant>();
+  packed.ids.forEach((id, index) => {
+    tenants.set(id, {
+      start: packed.offsets[index * 2]!,
+      end: packed.offsets[index * 2 + 1]!,
+      hash: packed.hashes.slice(index * HASH_LENGTH, (index + 1) * HASH_LENGTH),
+    });
+  });
+  return tenants;
+}
+
 /** A DuoMfaError as data, to cross a thread boundary. */
 export interface SerializedError {
   readonly code: string;
@@ -64,7 +118,7 @@ export type IndexResult =
       readonly ok: true;
       readonly unchanged: false;
       readonly digest: string;
-      readonly tenants: readonly (readonly [string, number, number, string])[];
+      readonly tenants: PackedTenants;
       readonly defaultTenant: string | undefined;
       readonly size: number;
       /** The kept file (small files, or one that had to be re-serialized). */
@@ -111,9 +165,12 @@ export type FileJobResult = IndexResult | WriteResult | ReadResult;
  * ```
  */
 export function fileIndexOf(result: Extract<IndexResult, { unchanged: false }>): FileIndex {
-  const tenants = new Map<string, IndexedTenant>();
-  for (const [id, start, end, hash] of result.tenants) tenants.set(id, { start, end, hash });
-  return { tenants, defaultTenant: result.defaultTenant, buffer: result.buffer, size: result.size };
+  return {
+    tenants: unpackTenants(result.tenants),
+    defaultTenant: result.defaultTenant,
+    buffer: result.buffer,
+    size: result.size,
+  };
 }
 
 /**
@@ -146,7 +203,32 @@ let readWhole: (path: string) => Promise<Buffer> = (path) => readFile(path);
  * ```
  */
 export function readFilesSynchronously(): void {
-  readWhole = (path) => Promise.resolve(readFileSync(path));
+  readWhole = (path) => Promise.resolve(readIntoScratch(path));
+}
+
+/**
+ * One buffer, kept and reused from one read to the next (grown when a file outgrows it): allocating and faulting in
+ * 300 MB of fresh memory on every reload takes the process's memory-map lock for long enough to stall the main
+ * thread, whose own allocations need it too. What is read into it must not outlive the job (nothing is kept).
+ */
+let scratch: Buffer | undefined;
+
+function readIntoScratch(path: string): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (scratch === undefined || scratch.length < size)
+      scratch = Buffer.allocUnsafeSlow(Math.ceil(size * 1.1) + 1024);
+    let read = 0;
+    while (read < size) {
+      const bytes = readSync(fd, scratch, read, size - read, read);
+      if (bytes === 0) break; // the file was cut short while it was read: what was read is indexed (and refused)
+      read += bytes;
+    }
+    return scratch.subarray(0, read);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 async function indexJob(job: IndexJob): Promise<IndexResult> {
@@ -161,7 +243,12 @@ async function indexJob(job: IndexJob): Promise<IndexResult> {
   const outcome = indexPolicyFile(bytes, {
     source: job.source,
     check: 'changed',
-    previous: new Map(job.previous.map(([id, hash, length]) => [id, { hash, length }])),
+    previous: new Map(
+      [...unpackTenants(job.previous)].map(([id, entry]) => [
+        id,
+        { hash: entry.hash, length: entry.end - entry.start },
+      ]),
+    ),
     env: job.env,
     // Encrypted secrets are opened on the main thread when the tenant is compiled: the key never leaves it.
     skipEncryptedSecrets: true,
@@ -172,7 +259,7 @@ async function indexJob(job: IndexJob): Promise<IndexResult> {
     ok: true,
     unchanged: false,
     digest,
-    tenants: [...index.tenants].map(([id, entry]) => [id, entry.start, entry.end, entry.hash] as const),
+    tenants: packTenants(index.tenants),
     defaultTenant: index.defaultTenant,
     size: index.size,
     buffer: index.buffer,
@@ -183,7 +270,7 @@ async function indexJob(job: IndexJob): Promise<IndexResult> {
 
 async function readJob(job: ReadJob): Promise<ReadResult> {
   try {
-    const bytes = await readFile(job.path).catch((error: unknown) => {
+    const bytes = await readWhole(job.path).catch((error: unknown) => {
       throw readError(job.source, error);
     });
     const layout = scanPolicy(bytes);
@@ -201,7 +288,7 @@ async function readJob(job: ReadJob): Promise<ReadResult> {
 
 async function writeJob(job: WriteJob): Promise<WriteResult> {
   try {
-    const before = await readFile(job.path);
+    const before = await readWhole(job.path);
     const after = spliceTenant(before, job);
     await atomicWrite(job.path, after);
     return { ok: true, version: tenantVersion(job.raw) };

@@ -6,7 +6,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { DuoMfaError } from '../errors';
 import { tenantIssues } from './compile';
 import { digest, indexIssues, indexPolicyFile, KEEP_IN_MEMORY_BYTES, type FileIndex } from './file-index';
-import { deserializeError, fileIndexOf, type IndexResult } from './file-jobs';
+import { deserializeError, fileIndexOf, packTenants, type IndexResult } from './file-jobs';
 import { policyInvalidError, ROOT_PATH } from './issues';
 import { withFileLock } from './lock';
 import { FileJobRunner } from './off-thread';
@@ -237,9 +237,7 @@ export class FileTenantSource extends TenantCache {
           type: 'index',
           path: this.path,
           source: this.description,
-          previous: [...this.index.tenants].map(
-            ([id, entry]) => [id, entry.hash, entry.end - entry.start] as const,
-          ),
+          previous: packTenants(this.index.tenants),
           // Small files: the same content again (a duplicate event) is recognised by one hash and skipped.
           lastDigest: size > INLINE_BYTES ? undefined : force ? '' : (this.lastDigest ?? ''),
           env: { ...(this.options.env ?? process.env) },
@@ -261,6 +259,9 @@ export class FileTenantSource extends TenantCache {
     if (result.headIssues.length > 0)
       return this.refuseFile(policyInvalidError(result.headIssues, this.description));
     this.lastProblem = undefined;
+    // The worker's answer was decoded in its own turn of the event loop; building the index takes the next one.
+    if (size > INLINE_BYTES) await new Promise((resolve) => setImmediate(resolve));
+    if (this.closed) return false;
 
     const next = fileIndexOf(result);
     const previous = this.index;

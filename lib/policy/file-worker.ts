@@ -11,7 +11,7 @@ readFilesSynchronously();
 // win the CPU when cores are scarce (indexing 300 MB takes this thread a second or two). Elsewhere: no-op.
 try {
   const thread = Number(readlinkSync('/proc/thread-self').split('/').pop());
-  if (Number.isSafeInteger(thread) && thread > 0) setPriority(thread, 10);
+  if (Number.isSafeInteger(thread) && thread > 0) setPriority(thread, 5);
 } catch {
   // not Linux, or not allowed: the default priority
 }
@@ -25,10 +25,15 @@ interface Request {
 parentPort?.on('message', (request: Request) => {
   runFileJob(request.job).then(
     (result) => {
-      // A kept file is handed over, not copied: its memory is then the main thread's.
+      // A kept file and the offsets are handed over, not copied: their memory is then the main thread's.
       const buffer = 'buffer' in result ? result.buffer : undefined;
-      const transfer = buffer ? [ownedArrayBuffer(buffer)] : [];
-      const sent = buffer ? { ...result, buffer: Buffer.from(transfer[0]!) } : result;
+      const transfer: ArrayBuffer[] = [];
+      let sent = result;
+      if (buffer) {
+        transfer.push(ownedArrayBuffer(buffer));
+        sent = { ...sent, buffer: Buffer.from(transfer[0]!) } as typeof result;
+      }
+      if ('tenants' in sent) transfer.push(sent.tenants.offsets.buffer as ArrayBuffer);
       parentPort?.postMessage({ id: request.id, ok: true, result: sent }, transfer);
     },
     (error: unknown) => parentPort?.postMessage({ id: request.id, ok: false, error: serializeError(error) }),
