@@ -6,7 +6,10 @@ import { openTenantSource } from '../../lib/policy/open';
 import { importPolicy, redisPolicy, redisPolicyKeys } from '../../lib/policy/redis';
 import type { TenantSource } from '../../lib/policy/source';
 import { tenantVersion } from '../../lib/policy/version';
-import { tenantDoc, waitFor } from './helpers';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli } from '../cli/helpers';
+import { tempDir, tenantDoc, waitFor } from './helpers';
 import { canStartCluster, RedisCluster } from './helpers/redis-cluster';
 
 const acme = (staff: string[]) => tenantDoc({ mfa: { enabled: true, staffIncluded: staff } });
@@ -80,5 +83,21 @@ describe('Redis policy source on a Redis Cluster', function () {
     await assert.rejects(onB.writeTenant('acme', acme(['x']), { expectedVersion: version }), {
       code: 'ERR_SETTINGS_CONFLICT',
     });
+  });
+
+  it('duo-mfa import and export reach the cluster through a list of nodes', async () => {
+    const tmp = tempDir('duo-mfa-cluster-cli-');
+    try {
+      const file = join(tmp.dir, 'policy.json');
+      writeFileSync(file, JSON.stringify({ tenants: { initech: acme(['ian']) } }));
+      const nodes = cluster.ports.map((port) => `redis://127.0.0.1:${port}`).join(',');
+      const imported = await runCli(['import', file, '--redis', nodes, '--prefix', 'duo-mfa:cluster-cli']);
+      assert.equal(imported.code, 0, imported.stderr);
+      const exported = await runCli(['export', '--redis', nodes, '--prefix', 'duo-mfa:cluster-cli']);
+      assert.equal(exported.code, 0, exported.stderr);
+      assert.deepEqual(JSON.parse(exported.stdout), { tenants: { initech: acme(['ian']) } });
+    } finally {
+      tmp.cleanup();
+    }
   });
 });
