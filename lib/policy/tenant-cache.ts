@@ -171,12 +171,15 @@ export abstract class TenantCache implements TenantSource {
     if (cached !== undefined) return Promise.resolve(cached);
     let pending = this.loading.get(id);
     if (pending === undefined) {
-      pending = this.serial(id, async () => {
+      const loading: Promise<TenantEntry> = this.serial(id, async () => {
         const again = this.peek(id); // a refresh queued before this load may have settled it
         if (again !== undefined) return again;
         return this.settle(id, await this.fetchSafely(id));
-      }).finally(() => this.loading.delete(id));
-      this.loading.set(id, pending);
+      }).finally(() => {
+        if (this.loading.get(id) === loading) this.loading.delete(id);
+      });
+      pending = loading;
+      this.loading.set(id, loading);
     }
     return pending;
   }
