@@ -12,6 +12,12 @@ export { loadPolicyFile } from './load';
 export { openPolicy } from './load';
 /** Opens a policy file, directory, object or redisPolicy() tenant by tenant: what the middleware reads. */
 export { openTenantSource } from './open';
+/** The policy kept in Redis, one key per tenant, for openTenantSource() (and duoMfa's `policy` option). */
+export { redisPolicy } from './redis';
+/** True for what redisPolicy() returns. */
+export { isRedisPolicy } from './redis';
+/** The keys a Redis policy uses under its prefix (all under one hash tag). */
+export { redisPolicyKeys } from './redis';
 /** A TenantSource over a whole-policy source of openPolicy(). */
 export { tenantSourceOf } from './source';
 /** Is Duo required for this user, and why (a whole compiled policy). */
@@ -41,6 +47,13 @@ export type { CompileOptions, PolicyValidation, TenantValidation, TenantValidati
 export type { OpenPolicyOptions } from './load';
 export type { PolicyChange, PolicyInput, TenantChange, TenantSourceOptions } from './open';
 export type { StoredTenant, TenantEntry, TenantSource, WriteTenantOptions } from './source';
+export type {
+  PolicyRedis,
+  PolicyRedisSubscriber,
+  RedisPolicy,
+  RedisPolicyKeys,
+  RedisPolicyOptions,
+} from './redis';
 export type { SecretContext } from './secrets';
 export type { PolicyFile, PolicyFileInput, PolicyFileTenant, PolicyFileTenantInput } from './schema';
 export type {
