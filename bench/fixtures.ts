@@ -52,30 +52,51 @@ export function scaleUsername(tenant: number, index: number): string {
   return `user${index}.t${tenant}@example.com`;
 }
 
+/** The id of the generated tenant number `t`. */
+export function scaleTenantId(t: number): string {
+  return `tenant-${t}`;
+}
+
 /**
- * The JSON text of a policy with `tenants` tenants, each listing 1,000 staff (900 included, 100 excluded),
- * two roles and one bypass. Built tenant by tenant, as one string, to stay within memory at 10,000 tenants.
+ * Generated tenant number `t`: 1,000 staff (900 included, 100 excluded), two roles, one bypass. `revision` changes
+ * one setting (challengeLimit), for the benchmarks that change one tenant.
  */
-export function scalePolicyText(tenants: number, apiHost = 'api-12345678.duosecurity.com'): string {
+export function scaleTenant(
+  t: number,
+  apiHost = 'api-12345678.duosecurity.com',
+  revision = 0,
+): Record<string, unknown> {
+  const names = Array.from({ length: SCALE_STAFF.included + SCALE_STAFF.excluded }, (_, i) =>
+    scaleUsername(t, i),
+  );
+  return {
+    mfa: {
+      enabled: true,
+      rolesIncluded: ['admin', 'finance'],
+      staffIncluded: names.slice(0, SCALE_STAFF.included),
+      staffExcluded: names.slice(SCALE_STAFF.included),
+      temporaryBypass: [
+        { username: scaleUsername(t, 1), until: '2999-01-01T00:00:00Z', reason: 'new phone' },
+      ],
+    },
+    duo: { clientId: `DI${String(t).padStart(18, '0')}`, clientSecret: 's'.repeat(40), apiHost },
+    challengeLimit: 10 + revision,
+  };
+}
+
+/**
+ * The JSON text of a policy with `tenants` tenants (scaleTenant), one line. Built tenant by tenant, as one
+ * string, to stay within memory at 10,000 tenants. `changed` gives one tenant another revision.
+ */
+export function scalePolicyText(
+  tenants: number,
+  apiHost = 'api-12345678.duosecurity.com',
+  changed?: { readonly tenant: number; readonly revision: number },
+): string {
   const parts: string[] = [];
   for (let t = 0; t < tenants; t++) {
-    const names = Array.from({ length: SCALE_STAFF.included + SCALE_STAFF.excluded }, (_, i) =>
-      scaleUsername(t, i),
-    );
-    const tenant = {
-      mfa: {
-        enabled: true,
-        rolesIncluded: ['admin', 'finance'],
-        staffIncluded: names.slice(0, SCALE_STAFF.included),
-        staffExcluded: names.slice(SCALE_STAFF.included),
-        temporaryBypass: [
-          { username: scaleUsername(t, 1), until: '2999-01-01T00:00:00Z', reason: 'new phone' },
-        ],
-      },
-      duo: { clientId: `DI${String(t).padStart(18, '0')}`, clientSecret: 's'.repeat(40), apiHost },
-      challengeLimit: 10,
-    };
-    parts.push(`${JSON.stringify(`tenant-${t}`)}:${JSON.stringify(tenant)}`);
+    const revision = changed?.tenant === t ? changed.revision : 0;
+    parts.push(`${JSON.stringify(scaleTenantId(t))}:${JSON.stringify(scaleTenant(t, apiHost, revision))}`);
   }
-  return `{"defaultTenant":"tenant-0","tenants":{${parts.join(',')}}}`;
+  return `{"defaultTenant":"${scaleTenantId(0)}","tenants":{${parts.join(',')}}}`;
 }

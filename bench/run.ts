@@ -10,6 +10,7 @@ import { FINDINGS } from './findings';
 import { runHotPath } from './hot-path';
 import { runLogin } from './login';
 import { runPolicyScale } from './policy-scale';
+import { runPolicySources } from './policy-sources';
 import { consoleSummary, renderMarkdown, type RunResults } from './report';
 
 const quick = process.argv.includes('--quick');
@@ -59,6 +60,14 @@ async function main(): Promise<void> {
     if (wanted('policy')) {
       console.log('4. policy scale');
       results.policy = await runPolicyScale({ sizes: [10, 1_000, 10_000], calls: SETTINGS.calls });
+      console.log('5. policy sources (file, directory, Redis)');
+      // Printed, not yet in RESULTS.md: bench/policy-sources.ts renders its own table.
+      await runPolicySources({
+        tenants: quick ? 1_000 : 10_000,
+        calls: SETTINGS.calls,
+        sizes: [10, 1_000, 10_000],
+        prefix,
+      });
     }
     if (wanted('hot')) {
       console.log('1–2. hot path');

@@ -60,10 +60,10 @@ const commandCounts: Record<'ours' | 'plain', number> = { ours: 0, plain: 0 };
 async function countedClient(variant: 'ours' | 'plain'): Promise<Redis> {
   const client = await redisClient();
   const send = client.sendCommand.bind(client);
-  client.sendCommand = ((...args: Parameters<Redis['sendCommand']>) => {
+  client.sendCommand = (...args: Parameters<Redis['sendCommand']>) => {
     commandCounts[variant] += 1;
     return send(...args);
-  });
+  };
   return client;
 }
 

@@ -9,6 +9,7 @@ export {
   type TenantSettings,
 } from './middleware/index';
 export type { DuoMfaOptions, MfaUser, MfaLogger } from './middleware/options';
+export { redisPolicy, type RedisPolicy, type RedisPolicyOptions } from './policy/redis';
 export { safeReturnPath } from './middleware/return-path';
 export type { AuditEvent, AuditEventType } from './middleware/events';
 export type { DuoMfaRequestState } from './middleware/state';

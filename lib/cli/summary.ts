@@ -17,7 +17,11 @@ export interface TenantSummary {
   readonly failmode: Failmode;
   readonly challengeLimit: number;
   readonly trustedEndpoints: { policy: TrustedEndpointsPolicy; activation: TrustedEndpointsActivation };
-  readonly secret: 'inline' | 'env';
+  readonly secret: 'inline' | 'env' | 'encrypted';
+  /** `mfa.enforceFrom` as written, when set: the end of the grace period. */
+  readonly enforceFrom?: string;
+  /** True when the tenant has a Duo Admin API application (`duo.adminApi`). */
+  readonly adminApi: boolean;
 }
 
 /** Names shown per list in the text table before "+N more". */
@@ -53,7 +57,14 @@ export function summarizeTenants(file: PolicyFile, now: number): TenantSummary[]
       failmode: tenant.failmode,
       challengeLimit: tenant.challengeLimit,
       trustedEndpoints: { policy: te.policy, activation: te.activation },
-      secret: typeof tenant.duo.clientSecret === 'string' ? 'inline' : 'env',
+      secret:
+        typeof tenant.duo.clientSecret === 'string'
+          ? 'inline'
+          : 'env' in tenant.duo.clientSecret
+            ? 'env'
+            : 'encrypted',
+      ...(mfa.enforceFrom === undefined ? {} : { enforceFrom: mfa.enforceFrom }),
+      adminApi: tenant.duo.adminApi !== undefined,
     };
   });
 }

@@ -43,6 +43,7 @@ export function assess(
   req: Request,
   session: SessionLike,
 ): Assessment | Promise<Assessment> {
+  if (!instance.isReady) return instance.ready.then(() => assess(instance, req, session));
   const user = resolveUser(instance.config, req);
   if (user === undefined) {
     // S45: a verification belongs to a signed-in session. A host that "logs out" by deleting its user (instead of

@@ -22,6 +22,7 @@ export type AuditEventType =
   | 'staff.status'
   | 'staff.reactivated'
   | 'staff.bypass_issued'
+  | 'settings.changed'
   | 'policy.reloaded'
   | 'policy.invalid';
 
@@ -53,6 +54,7 @@ const LEVEL: Record<AuditEventType, 'debug' | 'info' | 'warn' | 'error'> = {
   'staff.status': 'info',
   'staff.reactivated': 'warn',
   'staff.bypass_issued': 'warn',
+  'settings.changed': 'warn',
   'policy.reloaded': 'info',
   'policy.invalid': 'error',
 };

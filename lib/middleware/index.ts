@@ -44,6 +44,8 @@ export interface TenantSettings {
       readonly until: string;
       readonly reason: string;
     }>;
+    /** The end of the enrollment grace period (ISO), when one is set. */
+    readonly enforceFrom?: string;
   };
   readonly failmode: 'closed' | 'open';
   readonly challengeLimit: number;
@@ -52,8 +54,13 @@ export interface TenantSettings {
     readonly activation: 'disabled' | 'test-group' | 'all';
     readonly testGroup: { readonly roles: readonly string[]; readonly staff: readonly string[] };
   };
-  readonly duo: { readonly clientId: string; readonly apiHost: string };
-  /** The policy version these settings come from. */
+  readonly duo: {
+    readonly clientId: string;
+    readonly apiHost: string;
+    /** The tenant's Duo Admin API application, when configured (without its secret key). */
+    readonly adminApi?: { readonly integrationKey: string; readonly apiHost: string };
+  };
+  /** The tenant's version (changes with every change to it). */
   readonly policyVersion: string;
 }
 
@@ -71,7 +78,10 @@ export interface RequireRecentOptions {
 export interface DuoMfaMiddleware extends RequestHandler {
   /** The tenant ids in the policy now, in the policy's order. */
   tenants(): string[];
-  /** The effective settings of one tenant (secrets left out), or undefined when it is not loaded or not in the policy. */
+  /**
+   * The effective settings of one tenant (secrets left out), or undefined when it is not in the policy — or, for
+   * a directory or Redis, not looked up yet (`mfa.settings(tenant)` reads it).
+   */
   tenantSettings(tenant: string): TenantSettings | undefined;
   /** Whether the policy asks this user for Duo right now, and why (pure; does not touch the session). */
   explain(user: MfaUser): Decision;
@@ -159,12 +169,15 @@ export function createDuoMfa(options: DuoMfaOptions, hooks: TestingHooks = {}): 
 
   middleware.tenants = () => [...instance.tenants.tenantIds()];
   middleware.tenantSettings = (tenant) => {
-    const entry = instance.tenants.peek(tenant);
-    return entry?.state === 'ready' ? settingsOf(entry.tenant, entry.version) : undefined;
+    const entry = instance.tenants.peek(tenant) ?? instance.tenants.loadSync?.(tenant);
+    return entry?.state === 'ready' ? settingsOf(entry.tenant) : undefined;
   };
   middleware.explain = (user) => {
     const tenantId = user.tenant ?? instance.tenants.defaultTenant();
-    const entry = tenantId === undefined ? undefined : instance.tenants.peek(tenantId);
+    const entry =
+      tenantId === undefined
+        ? undefined
+        : (instance.tenants.peek(tenantId) ?? instance.tenants.loadSync?.(tenantId));
     const canonical = { username: canonicalName(user.username), tenant: user.tenant, roles: user.roles };
     const tenant = entry?.state === 'ready' ? entry.tenant : undefined;
     return decideTenant(tenantId, tenant, canonical, instance.config.now());
@@ -247,7 +260,7 @@ function isRequestLike(value: unknown): boolean {
   );
 }
 
-function settingsOf(tenant: CompiledTenant, version: string): TenantSettings {
+function settingsOf(tenant: CompiledTenant): TenantSettings {
   return {
     tenant: tenant.id,
     mfa: {
@@ -260,6 +273,9 @@ function settingsOf(tenant: CompiledTenant, version: string): TenantSettings {
         until: new Date(b.until).toISOString(),
         reason: b.reason,
       })),
+      ...(tenant.mfa.enforceFrom === undefined
+        ? {}
+        : { enforceFrom: new Date(tenant.mfa.enforceFrom).toISOString() }),
     },
     failmode: tenant.failmode,
     challengeLimit: tenant.challengeLimit,
@@ -271,7 +287,18 @@ function settingsOf(tenant: CompiledTenant, version: string): TenantSettings {
         staff: [...tenant.trustedEndpoints.testGroup.staff],
       },
     },
-    duo: { clientId: tenant.duo.clientId, apiHost: tenant.duo.apiHost },
-    policyVersion: version,
+    duo: {
+      clientId: tenant.duo.clientId,
+      apiHost: tenant.duo.apiHost,
+      ...(tenant.duo.adminApi
+        ? {
+            adminApi: {
+              integrationKey: tenant.duo.adminApi.integrationKey,
+              apiHost: tenant.duo.adminApi.apiHost,
+            },
+          }
+        : {}),
+    },
+    policyVersion: tenant.version,
   };
 }

@@ -5,8 +5,8 @@ import type { Request } from 'express';
 import pino from 'pino';
 import { DuoAdapter } from '../duo/adapter';
 import { DuoAdminApi } from '../duo/admin';
-import { openPolicy } from '../policy/load';
-import { tenantSourceOf, type TenantSource } from '../policy/source';
+import { openTenantSource } from '../policy/open';
+import type { TenantSource } from '../policy/source';
 import type { Decision } from '../policy/types';
 import { MemoryStore } from '../stores/memory';
 import { RedisStore } from '../stores/redis';
@@ -28,6 +28,10 @@ export class MfaInstance {
   readonly health: HealthMonitor;
   readonly store: MfaStore;
   readonly tenants: TenantSource;
+  /** Resolves once the policy source can answer (the default tenant and the tenant list are known). */
+  readonly ready: Promise<void>;
+  /** True once `ready` resolved: the hot path checks a boolean, not a promise. */
+  isReady = false;
   /** Where error pages send people: back to sign-in, and the host's sign-out when configured. */
   readonly links: PageLinks;
   /** `ignore` with each string's segment prefix ("/health" → "/health/") made once, not per request. */
@@ -42,25 +46,41 @@ export class MfaInstance {
       typeof rule === 'string' ? { path: rule, prefix: rule.endsWith('/') ? rule : rule + '/' } : rule,
     );
     this.events = new EventSink(this.logger, config.onEvent, config.now);
-    this.tenants = tenantSourceOf(
-      openPolicy(config.policy, {
-        env: config.env,
-        onReload: (policy) =>
-          this.events.emit(
-            'policy.reloaded',
-            undefined,
-            {},
-            { version: policy.version, source: policy.source },
-          ),
-        onInvalid: (error) =>
-          this.events.emit(
-            'policy.invalid',
-            undefined,
-            {},
-            { code: error.code, message: error.message, issues: error.details.issues },
-          ),
-      }),
-    );
+    this.tenants = openTenantSource(config.policy, {
+      env: config.env,
+      secretsKey: config.secretsKey,
+      now: config.now,
+      onChange: (change) =>
+        this.events.emit(
+          'policy.reloaded',
+          undefined,
+          // A one-tenant change names the tenant, as every other event does.
+          { tenant: change.tenants.length === 1 ? change.tenants[0]!.tenant : undefined },
+          {
+            source: change.source,
+            tenants: change.tenants,
+            ...(change.tenants.length === 1 ? { version: change.tenants[0]!.version } : {}),
+            ...(change.defaultTenant !== undefined ? { defaultTenant: change.defaultTenant } : {}),
+          },
+        ),
+      onInvalid: (error) =>
+        this.events.emit(
+          'policy.invalid',
+          undefined,
+          { tenant: typeof error.details.tenant === 'string' ? error.details.tenant : undefined },
+          {
+            code: error.code,
+            message: error.message,
+            issues: error.details.issues,
+            source: error.details.source,
+            ...(typeof error.details.file === 'string' ? { file: error.details.file } : {}),
+          },
+        ),
+    });
+    // Redis learns the tenant list and the default tenant with its first read: until then requests wait for it.
+    this.ready = this.tenants.ready().then(() => {
+      this.isReady = true;
+    });
     // Both throw a TypeError naming duoProxy when the proxy URL is not usable (its credentials masked).
     const duo = { timeoutMs: config.duoTimeoutMs, ca: config.duoCa, proxy: config.duoProxy };
     this.adapter = new DuoAdapter({ redirectUrl: config.redirectUrl, ...duo });

@@ -1,6 +1,7 @@
 // The one place that reads duoMfa() options: validates them once and returns a frozen, fully defaulted config.
 
 import type { Request } from 'express';
+import { parseSecretsKey, type SecretsKey } from '../policy/secrets';
 import type { RedisLike } from '../stores/types';
 import { didYouMean } from '../util/names';
 import type { AuditEvent, MfaLogger } from './events';
@@ -32,8 +33,18 @@ export interface MfaUser {
 
 /** Options of `duoMfa()`. Only `policy` and `baseUrl` are required. */
 export interface DuoMfaOptions {
-  /** Path to the admin policy JSON file (watched and hot-reloaded), or the already-parsed object. */
+  /**
+   * The policy: a path to the admin JSON file, or to a directory of `<tenantId>.json` files (both watched, reloaded
+   * tenant by tenant), `redisPolicy(redis)` (shared by every instance), or the already-parsed object (read-only).
+   */
   policy: string | object;
+  /**
+   * The key that encrypts client secrets written through the settings API and opens `{ "encrypted": "v1:…" }`
+   * secrets: 32 random bytes in base64 (`openssl rand -base64 32`); several, comma-separated and the encrypting
+   * one first, while rotating. Default `process.env.DUO_MFA_SECRETS_KEY`. Without one, setting a secret through
+   * the settings API is refused and a tenant holding an encrypted secret is unavailable.
+   */
+  secretsKey?: string;
   /**
    * Public origin of the host app, e.g. `https://portal.example.com`. The redirect_uri sent to Duo is built from
    * it alone, never from request headers. `http:` is accepted only for localhost, 127.0.0.1 and ::1.
@@ -109,6 +120,7 @@ export type DuoCa = string | Buffer | ReadonlyArray<string | Buffer>;
 
 export interface MfaConfig {
   readonly policy: string | object;
+  readonly secretsKey: SecretsKey | undefined;
   readonly origin: string;
   readonly redirectUrl: string;
   readonly callbackPath: string;
@@ -136,6 +148,7 @@ export interface MfaConfig {
 const KNOWN_OPTIONS = [
   'policy',
   'baseUrl',
+  'secretsKey',
   'callbackPath',
   'startPath',
   'getUser',
@@ -209,6 +222,7 @@ export function parseOptions(input: unknown, hooks: TestingHooks = {}): MfaConfi
 
   return Object.freeze({
     policy,
+    secretsKey: parseSecretsKeyOption(options.secretsKey, hooks.env ?? process.env),
     origin,
     redirectUrl: origin + callbackPath,
     callbackPath,
@@ -236,4 +250,20 @@ export function parseOptions(input: unknown, hooks: TestingHooks = {}): MfaConfi
     env: hooks.env ?? process.env,
     now: hooks.now ?? Date.now,
   });
+}
+
+/** `secretsKey`, else DUO_MFA_SECRETS_KEY: checked now, so a malformed key is a start-up error naming it. */
+function parseSecretsKeyOption(value: unknown, env: NodeJS.ProcessEnv): SecretsKey | undefined {
+  if (value !== undefined) {
+    try {
+      return parseSecretsKey(value as string, 'option "secretsKey"');
+    } catch (error) {
+      fail((error as Error).message.replace(/^express-duo-mfa: /, ''));
+    }
+  }
+  try {
+    return parseSecretsKey(env.DUO_MFA_SECRETS_KEY, 'DUO_MFA_SECRETS_KEY');
+  } catch (error) {
+    fail((error as Error).message.replace(/^express-duo-mfa: /, ''));
+  }
 }

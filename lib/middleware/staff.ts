@@ -3,7 +3,6 @@
 
 import type { AdminApiCredentials, BypassCodes, Reactivation, StaffStatus } from '../duo/admin';
 import { DuoMfaError } from '../errors';
-import type { CompiledTenant } from '../policy/types';
 import { canonicalName } from '../util/names';
 import type { MfaInstance } from './instance';
 import { duoUsernameOf } from './user';
@@ -101,7 +100,7 @@ async function prepare(
       `tenant ${JSON.stringify(tenantId)} is not in the policy`,
     );
   }
-  const credentials = adminApiOf(entry.tenant);
+  const credentials = entry.tenant.duo.adminApi;
   if (!credentials) {
     throw new DuoMfaError(
       'ERR_ADMIN_API_NOT_CONFIGURED',
@@ -120,10 +119,6 @@ async function prepare(
     throw new DuoMfaError('ERR_DUO_USERNAME_INVALID', 'this username cannot be sent to Duo');
   }
   return { credentials, duoUsername, who: { tenant: tenantId, username: canonical } };
-}
-
-function adminApiOf(tenant: CompiledTenant): AdminApiCredentials | undefined {
-  return (tenant.duo as { adminApi?: AdminApiCredentials }).adminApi;
 }
 
 /** The actor as audited: a short, printable string; an action without one is refused. */

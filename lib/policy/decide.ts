@@ -17,6 +17,9 @@ import type { CompiledPolicy, CompiledTenant, Decision, DecisionCode, PolicyUser
  * 7. username in `staffIncluded` → required (`staff_included`);
  * 8. otherwise → not required (`not_included`).
  *
+ * When Duo is required and the tenant's `mfa.enforceFrom` is still ahead, the decision carries
+ * `gracePeriodUntil` (epoch ms): the user is in the grace period and may defer.
+ *
  * Usernames and roles compare trimmed and lower-cased. `trustedEndpoints.active` says whether the user is in
  * scope of the tenant's trusted-endpoints activation (whatever `required` is; the middleware applies it only
  * when Duo runs).
@@ -64,9 +67,11 @@ export function decideTenant(
     policy: tenant.trustedEndpoints.policy,
     active: inTrustedScope(tenant, username, roles),
   };
-  const decided = (required: boolean, code: DecisionCode, detail: string): Decision =>
-    result(required, code, detail, tenant.id, trustedEndpoints);
   const { mfa } = tenant;
+  // Before mfa.enforceFrom, a user the policy asks is in the grace period (the middleware lets them defer).
+  const grace = mfa.enforceFrom !== undefined && now < mfa.enforceFrom ? mfa.enforceFrom : undefined;
+  const decided = (required: boolean, code: DecisionCode, detail: string): Decision =>
+    result(required, code, detail, tenant.id, trustedEndpoints, required ? grace : undefined);
   const who = () => JSON.stringify(username); // only for the branch taken: decide() runs on every request
 
   if (!mfa.enabled)
@@ -101,12 +106,17 @@ export function decideTenant(
  * @example
  * ```ts
  * explainDecision(decision); // 'required: yes — role "admin" is in rolesIncluded'
+ * // in a grace period: 'required: yes — … (grace period until 2026-12-01T08:00:00.000Z: …)'
  * ```
  */
 export function explainDecision(decision: Decision): string {
   const answer = decision.required ? 'yes' : 'no';
   const refused = decision.reason.code === 'unknown_tenant' ? ' (sign-in is refused)' : '';
-  return `required: ${answer} — ${decision.reason.detail}${refused}`;
+  const grace =
+    decision.gracePeriodUntil === undefined
+      ? ''
+      : ` (grace period until ${new Date(decision.gracePeriodUntil).toISOString()}: the user may choose "Remind me later" until then)`;
+  return `required: ${answer} — ${decision.reason.detail}${refused}${grace}`;
 }
 
 function inTrustedScope(tenant: CompiledTenant, username: string, roles: readonly string[]): boolean {
@@ -130,11 +140,16 @@ function result(
   detail: string,
   tenant: string | undefined,
   trustedEndpoints: Decision['trustedEndpoints'],
+  gracePeriodUntil?: number,
 ): Decision {
-  return Object.freeze({
+  const decision: Decision = {
     required,
     reason: Object.freeze({ code, detail }),
     tenant,
     trustedEndpoints: Object.freeze(trustedEndpoints),
-  });
+  };
+  // Only when set: decisions without a grace period keep exactly their first-wave shape.
+  if (gracePeriodUntil !== undefined)
+    (decision as { gracePeriodUntil?: number }).gracePeriodUntil = gracePeriodUntil;
+  return Object.freeze(decision);
 }

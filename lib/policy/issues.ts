@@ -192,8 +192,9 @@ export function unknownKeyMessage(key: string, allowed: readonly string[]): stri
 }
 
 /**
- * The one error thrown for an invalid policy: every problem, one per line, with where the policy came from.
- * `details.issues` carries them as data; nothing in it is ever a secret.
+ * The one error thrown for an invalid policy: every problem, one per line, with where the policy came from
+ * (a directory's problems also name their file). `details.issues` carries them as data, `details.tenant` and
+ * `details.file` say whose problems they are when they are one tenant's; nothing in it is ever a secret.
  *
  * @example
  * ```ts
@@ -204,18 +205,31 @@ export function policyInvalidError(
   issues: readonly PolicyIssue[],
   source: string,
   cause?: unknown,
+  details: { readonly tenant?: string; readonly file?: string } = {},
 ): DuoMfaError {
   const only = issues.length === 1 ? issues[0] : undefined;
   const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
-  const lines = issues.map(
-    (issue) => `  ${issue.path === ROOT_PATH ? '' : `${issue.path}: `}${issue.message}`,
-  );
+  const files = new Set(issues.map((issue) => issue.file));
+  // A directory's problems name their file, unless the error is about that one file already.
+  const named = files.size > 1 || (details.file === undefined && !files.has(undefined));
+  const lines = issues.map((issue) => {
+    const file = named && issue.file !== undefined ? `${issue.file}: ` : '';
+    return `  ${file}${issue.path === ROOT_PATH ? '' : `${issue.path}: `}${issue.message}`;
+  });
   const message =
-    only?.path === ROOT_PATH
+    only?.path === ROOT_PATH && !named
       ? `Invalid MFA policy ${source}: ${only.message}` // the file as a whole: missing, empty, not JSON…
       : `Invalid MFA policy ${source} (${count}):\n${lines.join('\n')}`;
   return new DuoMfaError('ERR_POLICY_INVALID', message, {
     cause,
-    details: { issues: issues.map((issue) => ({ path: issue.path, message: issue.message })), source },
+    details: {
+      issues: issues.map((issue) =>
+        issue.file === undefined
+          ? { path: issue.path, message: issue.message }
+          : { path: issue.path, message: issue.message, file: issue.file },
+      ),
+      source,
+      ...details,
+    },
   });
 }

@@ -75,7 +75,15 @@ export function parsePolicyText(text: string, source: string): unknown {
   }
 }
 
-function readError(source: string, error: unknown): DuoMfaError {
+/**
+ * The ERR_POLICY_INVALID for a file that cannot be read, in plain words (does not exist, permission denied…).
+ *
+ * @example
+ * ```ts
+ * readFile(path).catch((error) => { throw readError(path, error); });
+ * ```
+ */
+export function readError(source: string, error: unknown): DuoMfaError {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   const reasons: Record<string, string> = {
     ENOENT: 'the file does not exist',

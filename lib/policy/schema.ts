@@ -72,35 +72,92 @@ const envSecret = z
         error: (issue) =>
           `must be an environment variable name (letters, digits, _; not starting with a digit) (got ${describeValue(issue.input)})`,
       })
-      .meta({ description: 'Name of the environment variable holding the 40-character client secret.' }),
+      .meta({ description: 'Name of the environment variable holding the 40-character secret.' }),
   })
   .meta({
     title: 'Secret from the environment',
-    description: 'Read the client secret from this environment variable at start-up and on each reload.',
+    description: 'Read the secret from this environment variable at start-up and on each reload.',
   });
 
-const clientSecret = z
-  .union(
-    [
-      z
-        .string()
-        .length(40, {
-          error: (issue) =>
-            `must be 40 characters (got ${typeof issue.input === 'string' ? issue.input.length : 0})`,
-        })
-        .meta({ description: 'The 40-character client secret, written inline (prefer { "env": "NAME" }).' }),
-      envSecret,
-    ],
-    {
-      error: (issue) =>
-        `must be the 40-character client secret or { "env": "NAME" } (got ${typeof issue.input === 'string' ? 'a string' : describeValue(issue.input)})`,
-    },
-  )
+/** `{ "encrypted": "v1:…" }`: what secrets.ts writes (AES-256-GCM, base64url of nonce, ciphertext and tag). */
+export const ENCRYPTED_SECRET = /^v1:[A-Za-z0-9_-]{40,}$/;
+
+const encryptedSecret = z
+  .strictObject({
+    encrypted: z
+      .string()
+      .regex(ENCRYPTED_SECRET, {
+        error: (issue) =>
+          `must be a secret encrypted by express-duo-mfa ("v1:" followed by base64url) (got ${describeValue(issue.input)})`,
+      })
+      .meta({
+        description: 'The secret encrypted with the secretsKey (AES-256-GCM), as the settings API stores it.',
+      }),
+  })
   .meta({
-    title: 'Duo client secret',
+    title: 'Encrypted secret',
     description:
-      'The "Client secret" of the Duo application: 40 characters inline, or { "env": "NAME" } to read it from ' +
-      'an environment variable (recommended). Never logged.',
+      'The secret encrypted at rest with the secretsKey option (DUO_MFA_SECRETS_KEY): AES-256-GCM bound to this ' +
+      'tenant and field, so it cannot be copied to another tenant. Written by the settings API.',
+  });
+
+/** A 40-character secret: inline, `{ "env": "NAME" }` or `{ "encrypted": "v1:…" }`. */
+function secret(what: string, title: string, description: string) {
+  return z
+    .union(
+      [
+        z
+          .string()
+          .length(40, {
+            error: (issue) =>
+              `must be 40 characters (got ${typeof issue.input === 'string' ? issue.input.length : 0})`,
+          })
+          .meta({ description: `The 40-character ${what}, written inline (prefer { "env": "NAME" }).` }),
+        envSecret,
+        encryptedSecret,
+      ],
+      {
+        error: (issue) =>
+          `must be the 40-character ${what}, { "env": "NAME" } or { "encrypted": "v1:…" } (got ${typeof issue.input === 'string' ? 'a string' : describeValue(issue.input)})`,
+      },
+    )
+    .meta({ title, description });
+}
+
+const clientSecret = secret(
+  'client secret',
+  'Duo client secret',
+  'The "Client secret" of the Duo application: 40 characters inline, { "env": "NAME" } to read it from ' +
+    'an environment variable (recommended), or { "encrypted": "v1:…" } as the settings API stores it. Never logged.',
+);
+
+const adminApi = z
+  .strictObject({
+    integrationKey: z
+      .string()
+      .length(20)
+      .regex(/^DI/, {
+        error: (issue) =>
+          `must be the Admin API application's integration key, which starts with "DI" (got ${describeValue(issue.input)})`,
+      })
+      .meta({
+        title: 'Admin API integration key',
+        description:
+          'The "Integration key" of the Duo Admin API application: 20 characters starting with "DI".',
+      }),
+    secretKey: secret(
+      'secret key',
+      'Admin API secret key',
+      'The "Secret key" of the Duo Admin API application: 40 characters inline, { "env": "NAME" } (recommended) ' +
+        'or { "encrypted": "v1:…" }. Never logged.',
+    ),
+    apiHost,
+  })
+  .meta({
+    title: 'Duo Admin API application',
+    description:
+      'Optional: a Duo Admin API application of the same Duo account, for staff status, re-activation and bypass ' +
+      'codes. Grant it "Grant read resource" and "Grant write resource".',
   });
 
 const duo = z
@@ -112,6 +169,7 @@ const duo = z
     }),
     clientSecret,
     apiHost,
+    adminApi: adminApi.optional(),
   })
   .meta({
     title: 'Duo application',
@@ -172,6 +230,19 @@ const mfa = z
       .array(temporaryBypass)
       .default([])
       .meta({ description: 'Temporary exemptions, each until a date. Default: [] (none).' }),
+    enforceFrom: z.iso
+      .datetime({
+        offset: true,
+        error: (issue) =>
+          `must be an ISO-8601 date-time with a timezone, e.g. "2026-11-25T08:00:00Z" (got ${describeValue(issue.input)})`,
+      })
+      .optional()
+      .meta({
+        title: 'Enforce from',
+        description:
+          'Optional roll-out date (ISO-8601 with a timezone). Before it, staff the policy asks are in a grace period: ' +
+          'they are offered Duo and may choose "Remind me later"; from it, Duo is required.',
+      }),
   })
   .meta({ title: 'MFA settings', description: 'Who in this tenant is asked for Duo.' });
 
@@ -209,7 +280,15 @@ const trustedEndpoints = z
     description: "What to do with Duo's Trusted Endpoints status of the device used to sign in.",
   });
 
-const tenant = z
+/**
+ * One tenant: what `tenants.<id>` holds in the single file, a `<id>.json` file in a directory, or a Redis value.
+ *
+ * @example
+ * ```ts
+ * const parsed = TenantSchema.safeParse(JSON.parse(text), { error: policyErrorMap });
+ * ```
+ */
+export const TenantSchema = z
   .strictObject({
     mfa,
     duo,
@@ -256,7 +335,7 @@ export const PolicyFileSchema = z
         'The tenant used for users who carry no tenant. Must name a tenant in "tenants". Without it, such users are refused.',
     }),
     tenants: z
-      .record(z.string(), tenant) // ids are checked in compile.ts, so a bad id never hides its tenant's problems
+      .record(z.string(), TenantSchema) // ids are checked in compile.ts, so a bad id never hides its tenant's problems
       .refine((tenants) => Object.keys(tenants).length > 0, { error: 'must list at least one tenant' })
       .meta({
         title: 'Tenants',
@@ -274,12 +353,25 @@ export const PolicyFileSchema = z
       'Check it with: npx duo-mfa check FILE',
   });
 
+/**
+ * The policy file's top-level keys with the tenants left unchecked: what a directory's `_defaults.json` and the
+ * single file's head are validated with, each tenant being checked on its own with TenantSchema.
+ *
+ * @example
+ * ```ts
+ * PolicyHeadSchema.safeParse({ defaultTenant: 'acme' }, { error: policyErrorMap });
+ * ```
+ */
+export const PolicyHeadSchema = PolicyFileSchema.omit({ tenants: true });
+
 /** The policy file as admins write it (defaults not yet applied). */
 export type PolicyFileInput = z.input<typeof PolicyFileSchema>;
 /** The policy file after validation, every default applied; secrets not yet resolved. */
 export type PolicyFile = z.output<typeof PolicyFileSchema>;
 /** One tenant of a validated policy file. */
 export type PolicyFileTenant = PolicyFile['tenants'][string];
+/** One tenant as admins write it (defaults not yet applied). */
+export type PolicyFileTenantInput = z.input<typeof TenantSchema>;
 
 /** Minimal view of zod's internal definitions, enough to find which keys an object allows. */
 interface SchemaNode {

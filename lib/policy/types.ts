@@ -7,6 +7,13 @@ export interface DuoCredentials {
   readonly apiHost: string;
 }
 
+/** A tenant's Duo Admin API application (staff status, re-activation, bypass codes), secret resolved. */
+export interface AdminApiCredentials {
+  readonly integrationKey: string;
+  readonly secretKey: string;
+  readonly apiHost: string;
+}
+
 export type Failmode = 'closed' | 'open';
 export type TrustedEndpointsPolicy = 'off' | 'monitor' | 'block';
 export type TrustedEndpointsActivation = 'disabled' | 'test-group' | 'all';
@@ -22,6 +29,11 @@ export interface CompiledBypass {
 /** One tenant, precompiled: every list is a Set of canonical (trimmed, lower-cased) names. */
 export interface CompiledTenant {
   readonly id: string;
+  /**
+   * Opaque, per tenant: changes with every change to this tenant's stored definition (secrets included, hashed,
+   * never in clear); formatting and key order aside. The settings API uses it for optimistic concurrency.
+   */
+  readonly version: string;
   readonly mfa: {
     readonly enabled: boolean;
     readonly rolesIncluded: ReadonlySet<string>;
@@ -29,8 +41,13 @@ export interface CompiledTenant {
     readonly staffExcluded: ReadonlySet<string>;
     /** Keyed by canonical username; the latest `until` when a user is listed more than once. */
     readonly temporaryBypass: ReadonlyMap<string, CompiledBypass>;
+    /** Epoch ms of `mfa.enforceFrom`: before it, users the policy asks are in a grace period. */
+    readonly enforceFrom?: number;
   };
-  readonly duo: DuoCredentials;
+  readonly duo: DuoCredentials & {
+    /** The Duo Admin API application, when configured (its secret kept out of JSON and inspect). */
+    readonly adminApi?: AdminApiCredentials;
+  };
   readonly failmode: Failmode;
   /** Duo challenges one user may start per 15 minutes. */
   readonly challengeLimit: number;
@@ -80,7 +97,8 @@ export interface Decision {
     readonly policy: TrustedEndpointsPolicy;
     /** True when this user is in scope of the tenant's activation (disabled → never). */
     readonly active: boolean;
-  }; /**
+  };
+  /**
    * Epoch ms of the tenant's `mfa.enforceFrom`, present only when Duo is `required` and now is before it: the
    * user is in the grace period and may defer ("Remind me later").
    */
@@ -91,12 +109,20 @@ export interface Decision {
 export interface PolicyIssue {
   readonly path: string;
   readonly message: string;
+  /**
+   * The file holding the problem when the policy is a directory (e.g. `acme.json`, `_defaults.json`); `path` is
+   * then relative to that file (`mfa.enabled`, `$` for the file as a whole). Absent for a single file, whose paths
+   * start at its top (`tenants.acme.mfa.enabled`).
+   */
+  readonly file?: string;
 }
 
 /** Advice about a valid policy file (`duo-mfa check`): it loads, but probably does not do what was meant. */
 export interface PolicyWarning {
   readonly path: string;
   readonly message: string;
+  /** As PolicyIssue.file: the file of a policy directory the warning is about. */
+  readonly file?: string;
 }
 
 /**

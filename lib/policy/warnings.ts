@@ -13,8 +13,8 @@ const MAX_OVERLAPS = 10;
 
 /**
  * Warnings for a validated policy file, at time `now` (ms since epoch): people both included and excluded,
- * failmode open, risky trusted-endpoint roll-outs, long or expired bypasses, inline secrets, settings that have
- * no effect. Pure: no I/O.
+ * failmode open (and open with trusted endpoints "block", S43), risky trusted-endpoint roll-outs, long or expired
+ * bypasses, an enforceFrom date in the past, inline secrets, settings that have no effect. Pure: no I/O.
  *
  * @example
  * ```ts
@@ -28,7 +28,16 @@ export function policyWarnings(file: PolicyFile, now: number): PolicyWarning[] {
   return warnings;
 }
 
-function tenantWarnings(id: string, tenant: PolicyFileTenant, now: number): PolicyWarning[] {
+/**
+ * The warnings of one validated tenant (paths as in the single file: `tenants.<id>.…`).
+ *
+ * @example
+ * ```ts
+ * const result = validateTenant('acme', raw);
+ * if (result.ok) tenantWarnings('acme', result.file, Date.now());
+ * ```
+ */
+export function tenantWarnings(id: string, tenant: PolicyFileTenant, now: number): PolicyWarning[] {
   const at = (...path: (string | number)[]) => formatPath(['tenants', id, ...path]);
   const out: PolicyWarning[] = [];
   const { mfa, trustedEndpoints: te } = tenant;
@@ -74,16 +83,34 @@ function tenantWarnings(id: string, tenant: PolicyFileTenant, now: number): Poli
       message:
         '"open" lets staff in without Duo whenever Duo\'s health check fails — use "closed" unless availability matters more than the second factor',
     });
+    if (te.policy === 'block' && te.activation !== 'disabled') {
+      const whom = te.activation === 'all' ? 'everyone' : 'the test group';
+      out.push({
+        path: at('failmode'),
+        message: `failmode "open" does not apply to users trusted endpoints "block" covers (${whom}): they are refused during a Duo outage, because fail-open never overrides device trust (SECURITY.md S43)`,
+      });
+    }
   }
 
+  if (mfa.enforceFrom !== undefined && Date.parse(mfa.enforceFrom) <= now) {
+    out.push({
+      path: at('mfa', 'enforceFrom'),
+      message: `${mfa.enforceFrom} is in the past: the grace period is over and Duo is required as usual — remove enforceFrom`,
+    });
+  }
+
+  const envName = (suffix: string) =>
+    `${id.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_${suffix}`.replace(/^(?=[0-9])/, '_');
   if (typeof tenant.duo.clientSecret === 'string') {
-    const name = `${id.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_DUO_CLIENT_SECRET`.replace(
-      /^(?=[0-9])/,
-      '_',
-    );
     out.push({
       path: at('duo', 'clientSecret'),
-      message: `the secret is written in the file: read it from the environment instead, e.g. { "env": "${name}" }`,
+      message: `the secret is written in the file: read it from the environment instead, e.g. { "env": "${envName('DUO_CLIENT_SECRET')}" }`,
+    });
+  }
+  if (typeof tenant.duo.adminApi?.secretKey === 'string') {
+    out.push({
+      path: at('duo', 'adminApi', 'secretKey'),
+      message: `the secret is written in the file: read it from the environment instead, e.g. { "env": "${envName('DUO_ADMIN_SECRET_KEY')}" }`,
     });
   }
 

@@ -1,8 +1,9 @@
 // duo-mfa check FILE: exit codes, the per-tenant summary, every warning, --json, and secrets never printed.
 
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { encryptSecret, parseSecretsKey } from '../../lib/policy/secrets';
 import { CLIENT_ID, OTHER_SECRET, SECRET, designPolicy, tempDir, tenantDoc } from '../policy/helpers';
 import { ROOT, hasStackTrace, runCli, writeJson } from './helpers';
 
@@ -87,12 +88,13 @@ describe('duo-mfa check', () => {
       const result = await runCli(['check', file], { GLOBEX_SECRET: SECRET, INITECH_SECRET: SECRET });
       assert.equal(result.code, 0, result.stderr);
       const warnings = result.stdout.slice(result.stdout.indexOf('Warnings (')).split('\n');
-      assert.equal(warnings[0], 'Warnings (9):');
+      assert.equal(warnings[0], 'Warnings (10):');
       const expected = [
         'tenants.acme.mfa.staffExcluded[0]: "erin" is in both staffIncluded and staffExcluded: staffExcluded wins, so they are never asked for Duo',
         'tenants.acme.mfa.temporaryBypass[0].until: the bypass for "frank" lasts more than 7 days (until 2099-01-01T00:00:00Z): temporary bypasses should be short (7 days at most)',
         'tenants.acme.mfa.temporaryBypass[1].until: the bypass for "grace" expired on 2020-01-01T00:00:00Z: it has no effect any more — remove it',
         'tenants.acme.failmode: "open" lets staff in without Duo whenever Duo\'s health check fails — use "closed" unless availability matters more than the second factor',
+        'tenants.acme.failmode: failmode "open" does not apply to users trusted endpoints "block" covers (everyone): they are refused during a Duo outage, because fail-open never overrides device trust (SECURITY.md S43)',
         'tenants.acme.duo.clientSecret: the secret is written in the file: read it from the environment instead, e.g. { "env": "ACME_DUO_CLIENT_SECRET" }',
         'tenants.acme.trustedEndpoints.activation: policy "block" with activation "all": unknown devices will be denied — start with monitor or a test group',
         'tenants.globex.trustedEndpoints: policy "monitor" has no effect while MFA is off for this tenant (mfa.enabled is false)',
@@ -120,7 +122,7 @@ describe('duo-mfa check', () => {
       assert.deepEqual(Object.keys(report), ['ok', 'errors', 'warnings', 'tenants']);
       assert.equal(report.ok, true);
       assert.deepEqual(report.errors, []);
-      assert.equal(report.warnings.length, 9);
+      assert.equal(report.warnings.length, 10);
       assert.deepEqual(Object.keys(report.warnings[0]), ['path', 'message']);
       assert.deepEqual(
         report.tenants.map((t: { tenant: string }) => t.tenant),
@@ -221,6 +223,131 @@ describe('duo-mfa check', () => {
       assert.equal(
         result.stderr,
         `Invalid MFA policy ${file}: not valid JSON at line 3, column 14: the file ends inside an object (cut short?)\n`,
+      );
+    });
+  });
+
+  describe('when FILE is a policy directory', () => {
+    const directory = (name: string, files: Record<string, unknown>) => {
+      const dir = tmp.path(name);
+      mkdirSync(dir);
+      for (const [file, value] of Object.entries(files)) {
+        writeFileSync(join(dir, file), typeof value === 'string' ? value : JSON.stringify(value, null, 2));
+      }
+      return dir;
+    };
+
+    it('exits 0 and summarises every tenant file; warnings name the tenant’s file', async () => {
+      const dir = directory('valid.d', {
+        '_defaults.json': { defaultTenant: 'acme' },
+        'acme.json': tenantDoc({ mfa: { enabled: true, staffIncluded: ['erin'], staffExcluded: ['Erin'] } }),
+        'globex.json': tenantDoc({ mfa: { enabled: false } }),
+        '.acme.json.swp': 'garbage',
+        'README.md': 'notes',
+      });
+      const result = await runCli(['check', dir]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(
+        result.stdout.split('\n')[0]!,
+        /valid\.d: valid — 2 tenants in a directory, version [0-9a-f]{12}$/,
+      );
+      assert.match(result.stdout, /\nacme \(default\) +on +staff: erin +1 +0 +closed +off \/ disabled\n/);
+      assert.match(
+        result.stdout,
+        /\n {2}acme\.json: mfa\.staffExcluded\[0\]: "erin" is in both staffIncluded and staffExcluded/,
+      );
+      assert.match(result.stdout, /\n {2}acme\.json: duo\.clientSecret: the secret is written in the file/);
+      const report = JSON.parse((await runCli(['check', dir, '--json'])).stdout);
+      assert.deepEqual(report.warnings[0], {
+        path: 'mfa.staffExcluded[0]',
+        message:
+          '"erin" is in both staffIncluded and staffExcluded: staffExcluded wins, so they are never asked for Duo',
+        file: 'acme.json',
+      });
+    });
+
+    it('exits 1 listing every problem of every file, each with its file and its path inside it', async () => {
+      const dir = directory('invalid.d', {
+        '_defaults.json': { defaultTenant: 'nope', extra: 1 },
+        'acme.json': tenantDoc({ failmode: 'opne' }),
+        'globex.json': '{ "mfa": ',
+        'acme corp.json': tenantDoc(),
+        'initech.json': tenantDoc({ mfa: { enabled: 'yes' } }),
+      });
+      const result = await runCli(['check', dir]);
+      assert.equal(result.code, 1);
+      const lines = result.stderr.trimEnd().split('\n');
+      assert.equal(lines[0], `Invalid MFA policy ${dir} (6 problems):`);
+      assert.deepEqual(
+        lines.slice(1).map((line) => line.trim()),
+        [
+          'acme corp.json: the file name is not a valid tenant id (letters, digits, ".", "_", "@", "+" and "-", starting with a letter or a digit): the file is ignored, and its users are refused as an unknown tenant',
+          'globex.json: not valid JSON at line 1, column 10: the file ends where a value was expected (cut short?)',
+          '_defaults.json: extra: unknown key — allowed here: $schema, defaultTenant',
+          '_defaults.json: defaultTenant: must name a tenant file (<id>.json) in the directory (got "nope") (tenants: acme, initech)',
+          'acme.json: failmode: must be "closed" or "open" (got "opne") — did you mean "open"?',
+          'initech.json: mfa.enabled: must be true or false (got "yes")',
+        ],
+      );
+      const report = JSON.parse((await runCli(['check', dir, '--json'])).stdout);
+      assert.deepEqual(report.errors.at(-1), {
+        path: 'mfa.enabled',
+        message: 'must be true or false (got "yes")',
+        file: 'initech.json',
+      });
+    });
+
+    it('exits 1 for a directory without tenant files', async () => {
+      const dir = directory('empty.d', {});
+      const result = await runCli(['check', dir]);
+      assert.equal(result.code, 1);
+      assert.equal(
+        result.stderr,
+        `Invalid MFA policy ${dir}: the directory holds no tenant file (<id>.json)\n`,
+      );
+    });
+  });
+
+  describe('when secrets are encrypted', () => {
+    const KEY = Buffer.alloc(32, 3).toString('base64');
+    const encrypted = (tenant: string) => ({
+      tenants: {
+        acme: tenantDoc({
+          duo: {
+            clientId: CLIENT_ID,
+            clientSecret: {
+              encrypted: encryptSecret(parseSecretsKey(KEY), SECRET, { tenant, field: 'duo.clientSecret' }),
+            },
+            apiHost: 'api-1.duosecurity.com',
+          },
+        }),
+      },
+    });
+
+    it('opens them with DUO_MFA_SECRETS_KEY', async () => {
+      const file = writeJson(tmp.path('encrypted.json'), encrypted('acme'));
+      const result = await runCli(['check', file], { DUO_MFA_SECRETS_KEY: KEY });
+      assert.equal(result.code, 0, result.stderr);
+      assert.ok(!result.stdout.includes('encrypted secrets were not checked'));
+    });
+
+    it('says clearly that they were not checked without DUO_MFA_SECRETS_KEY (a warning, exit 0)', async () => {
+      const file = writeJson(tmp.path('encrypted-nokey.json'), encrypted('acme'));
+      const result = await runCli(['check', file]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(
+        result.stdout,
+        /\n {2}encrypted secrets were not checked: set DUO_MFA_SECRETS_KEY to the secretsKey to check that they open\n/,
+      );
+    });
+
+    it('S49 exits 1 for a secret the key cannot open (encrypted for another tenant), naming its path', async () => {
+      const file = writeJson(tmp.path('encrypted-moved.json'), encrypted('globex'));
+      const result = await runCli(['check', file], { DUO_MFA_SECRETS_KEY: KEY });
+      assert.equal(result.code, 1);
+      assert.match(
+        result.stderr,
+        /\n {2}tenants\.acme\.duo\.clientSecret: the encrypted secret cannot be opened/,
       );
     });
   });

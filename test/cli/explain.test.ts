@@ -1,7 +1,9 @@
 // duo-mfa explain FILE --tenant T --user U: the decision and its reason, as text and as one JSON object.
 
 import assert from 'node:assert/strict';
-import { designPolicy, tempDir } from '../policy/helpers';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { designPolicy, tempDir, tenantDoc } from '../policy/helpers';
 import { runCli, writeJson } from './helpers';
 
 describe('duo-mfa explain', () => {
@@ -149,6 +151,88 @@ describe('duo-mfa explain', () => {
       assert.equal(result.code, 1);
       assert.equal(result.stdout, '');
       assert.match(result.stderr, /tenants\.acme\.duo: is required \(a JSON object\)/);
+    });
+  });
+
+  describe('when FILE is a policy directory', () => {
+    const dir = tmp.path('policy.d');
+    before(() => {
+      mkdirSync(dir);
+      writeFileSync(join(dir, '_defaults.json'), JSON.stringify({ defaultTenant: 'acme' }));
+      writeFileSync(
+        join(dir, 'acme.json'),
+        JSON.stringify((designPolicy().tenants as Record<string, unknown>).acme),
+      );
+      writeFileSync(join(dir, 'broken.json'), '{ not json');
+      writeFileSync(
+        join(dir, 'grace.json'),
+        JSON.stringify(tenantDoc({ mfa: { enabled: true, enforceFrom: '2099-01-01T00:00:00Z' } })),
+      );
+    });
+
+    it('reads only _defaults.json and the tenant’s file (another broken file does not matter)', async () => {
+      const result = await runCli(['explain', dir, '--tenant', 'acme', '--user', 'dana']);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(
+        result.stdout,
+        'required: yes — "dana" is in staffIncluded\ntenant: acme; trusted endpoints: monitor (not for this user)\n',
+      );
+      const viaDefault = await runCli(['explain', dir, '--user', 'dana', '--json']);
+      assert.equal(JSON.parse(viaDefault.stdout).tenant, 'acme');
+    });
+
+    it('refuses an unknown tenant, and names the file of an invalid one', async () => {
+      const unknown = await runCli(['explain', dir, '--tenant', 'nope', '--user', 'dana', '--json']);
+      assert.deepEqual(JSON.parse(unknown.stdout), {
+        required: true,
+        reason: { code: 'unknown_tenant', detail: 'tenant "nope" is not in the policy' },
+        tenant: null,
+      });
+      const broken = await runCli(['explain', dir, '--tenant', 'broken', '--user', 'dana']);
+      assert.equal(broken.code, 1);
+      assert.match(broken.stderr, /broken\.json/);
+      assert.match(broken.stderr, /not valid JSON at line 1, column 3/);
+    });
+
+    it('shows the end of the grace period before mfa.enforceFrom', async () => {
+      const result = await runCli([
+        'explain',
+        dir,
+        '--tenant',
+        'grace',
+        '--user',
+        'dana',
+        '--at',
+        '2098-06-01T00:00:00Z',
+      ]);
+      assert.equal(
+        result.stdout.split('\n')[0],
+        'required: yes — tenant "grace" asks everyone (rolesIncluded and staffIncluded are both empty) (grace period until 2099-01-01T00:00:00.000Z: the user may choose "Remind me later" until then)',
+      );
+      const asJson = await runCli([
+        'explain',
+        dir,
+        '--tenant',
+        'grace',
+        '--user',
+        'dana',
+        '--at',
+        '2098-06-01T00:00:00Z',
+        '--json',
+      ]);
+      assert.equal(JSON.parse(asJson.stdout).gracePeriodUntil, '2099-01-01T00:00:00.000Z');
+      const after = await runCli([
+        'explain',
+        dir,
+        '--tenant',
+        'grace',
+        '--user',
+        'dana',
+        '--at',
+        '2099-06-01T00:00:00Z',
+        '--json',
+      ]);
+      assert.equal('gracePeriodUntil' in JSON.parse(after.stdout), false);
     });
   });
 });

@@ -65,7 +65,8 @@ describe('policy schema', () => {
         duo({ clientSecret: 42 }),
         {
           path: 'tenants.acme.duo.clientSecret',
-          message: 'must be the 40-character client secret or { "env": "NAME" } (got 42)',
+          message:
+            'must be the 40-character client secret, { "env": "NAME" } or { "encrypted": "v1:…" } (got 42)',
         },
       ],
       [
@@ -229,7 +230,7 @@ describe('policy schema', () => {
       assert.deepEqual(issuesFor({ duo: { ...(tenantDoc().duo as object), zzzzzzzz: 1 } }), [
         {
           path: 'tenants.acme.duo.zzzzzzzz',
-          message: 'unknown key — allowed here: clientId, clientSecret, apiHost',
+          message: 'unknown key — allowed here: clientId, clientSecret, apiHost, adminApi',
         },
       ]);
     });

@@ -2,12 +2,25 @@
 // continuous traffic. Every answer must follow the last good policy; a valid file is picked up again.
 
 import assert from 'node:assert/strict';
-import { closeSync, mkdtempSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDuoEmulator, type DuoEmulator } from '../../lib/emulator/index';
+import type { DuoMfaError } from '../../lib/errors';
 import { duoMfa, isDuoMfaError } from '../../lib/index';
-import { ALL_APPS, createTestApp, testPolicy, type TestApp } from '../helpers/app';
+import { decideTenant } from '../../lib/policy/decide';
+import { openTenantSource } from '../../lib/policy/open';
+import type { PolicyUser } from '../../lib/policy/types';
+import { ACME_APP, ALL_APPS, createTestApp, testPolicy, type TestApp } from '../helpers/app';
 import { eventsOf, sleep, waitFor } from './helpers/flow';
 import { Browser, listen, type HttpResult, type Listening } from './helpers/http';
 import { trackUnhandledRejections } from './helpers/resources';
@@ -198,6 +211,148 @@ describe('reliability: policy file faults while serving (S38)', function () {
         },
         what,
       );
+    }
+  });
+});
+
+describe('reliability: one tenant’s faults while serving, tenant by tenant (S49)', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let unhandled: ReturnType<typeof trackUnhandledRejections>;
+
+  before(() => {
+    unhandled = trackUnhandledRejections();
+    dir = mkdtempSync(join(tmpdir(), 'duo-mfa-rel-tenants-'));
+  });
+  afterEach(() => unhandled?.assertNone());
+  after(() => {
+    unhandled?.uninstall();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Who is asked in each tenant, and the answer every request must give. */
+  const tenants: Record<string, { doc: Record<string, any>; user: PolicyUser; required: boolean }> = {
+    acme: {
+      doc: { mfa: { enabled: true, rolesIncluded: ['finance'] } },
+      user: { username: 'carol', roles: ['finance'] },
+      required: true,
+    },
+    globex: { doc: { mfa: { enabled: true } }, user: { username: 'gina' }, required: true },
+    initech: { doc: { mfa: { enabled: false } }, user: { username: 'ian' }, required: false },
+  };
+  const duo = {
+    clientId: ACME_APP.clientId,
+    clientSecret: ACME_APP.clientSecret,
+    apiHost: 'api-1.duosecurity.com',
+  };
+  const definition = (id: string) => JSON.stringify({ ...tenants[id]!.doc, duo }, null, 2);
+
+  it('S49 a policy directory: faults in one tenant’s file never change another tenant’s answers, nor wave anyone through', async () => {
+    const policyDir = join(dir, 'policy.d');
+    mkdirSync(policyDir);
+    for (const id of Object.keys(tenants)) writeFileSync(join(policyDir, `${id}.json`), definition(id));
+    const invalid: string[] = [];
+    const changed: string[] = [];
+    const source = openTenantSource(policyDir, {
+      debounceMs: 20,
+      onInvalid: (error) => invalid.push(String(error.details.tenant ?? error.details.file)),
+      onChange: (change) => changed.push(...change.tenants.map((tenant) => tenant.tenant)),
+    });
+    const violations: string[] = [];
+    let served = 0;
+    let running = true;
+    /** What acme may answer now: its last good version (required), refused (unavailable/missing) — never "not required". */
+    const traffic = (async () => {
+      while (running) {
+        for (const [id, { user, required }] of Object.entries(tenants)) {
+          const entry = source.peek(id) ?? (await source.load(id));
+          served++;
+          if (entry.state !== 'ready') {
+            if (id !== 'acme') violations.push(`${id}: ${entry.state}`);
+            continue; // refused: 403 (missing) or 503 (unavailable), never waved through
+          }
+          const decision = decideTenant(id, entry.tenant, { ...user, tenant: id }, Date.now());
+          if (decision.required !== required) violations.push(`${id}: required ${decision.required}`);
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    const acmeFile = join(policyDir, 'acme.json');
+    const fault = async (what: string, apply: () => void) => {
+      const before = invalid.length;
+      apply();
+      assert.ok(await waitFor(() => invalid.length > before, 6000), `${what}: not reported`);
+      assert.equal(invalid.at(-1), 'acme', what);
+      await sleep(150);
+    };
+    try {
+      await sleep(100);
+      await fault('corrupted', () => writeFileSync(acmeFile, '{ "mfa": '));
+      await fault('emptied', () => writeFileSync(acmeFile, ''));
+      await fault('binary garbage', () => writeFileSync(acmeFile, Buffer.from([0xff, 0xfe, 0x00, 0x7b])));
+      await fault('valid JSON, invalid tenant', () =>
+        writeFileSync(acmeFile, definition('acme').replace('rolesIncluded', 'rolesInclude')),
+      );
+      await fault('a secret missing from the environment', () =>
+        writeFileSync(
+          acmeFile,
+          definition('acme').replace(
+            /"clientSecret": "[^"]+"/,
+            '"clientSecret": { "env": "DUO_MFA_REL_NOPE" }',
+          ),
+        ),
+      );
+      // An editor's atomic save puts a valid definition back.
+      const restored = changed.length;
+      writeFileSync(
+        join(policyDir, '.acme.json.tmp'),
+        definition('acme').replace('"finance"', '"finance", "audit"'),
+      );
+      renameSync(join(policyDir, '.acme.json.tmp'), acmeFile);
+      assert.ok(await waitFor(() => changed.length > restored, 6000), 'the fix was not applied');
+      await sleep(150);
+    } finally {
+      running = false;
+      await traffic;
+      source.close();
+    }
+    assert.deepEqual(violations, []);
+    assert.ok(served > 300, `only ${served} requests served`);
+    assert.deepEqual([...new Set(invalid)], ['acme']);
+  });
+
+  it('S49 a single file: one tenant’s invalid edit keeps its last good version while the others’ edits apply', async () => {
+    const file = join(dir, 'policy.json');
+    const doc = (acme: Record<string, any>, initechEnabled: boolean) =>
+      JSON.stringify({
+        tenants: {
+          acme: { ...acme, duo },
+          globex: { ...tenants.globex!.doc, duo },
+          initech: { mfa: { enabled: initechEnabled }, duo },
+        },
+      });
+    writeFileSync(file, doc(tenants.acme!.doc, false));
+    const invalid: DuoMfaError[] = [];
+    const source = openTenantSource(file, { debounceMs: 20, onInvalid: (error) => invalid.push(error) });
+    try {
+      const acme = await source.load('acme');
+      assert.equal(acme.state, 'ready');
+      await source.load('initech');
+      writeFileSync(file, doc({ mfa: { enabled: 'yes' } }, true)); // acme broken, initech turned on, in one edit
+      assert.ok(await waitFor(() => invalid.length > 0, 6000));
+      assert.ok(
+        await waitFor(() => {
+          const initech = source.peek('initech');
+          return initech?.state === 'ready' && initech.tenant.mfa.enabled;
+        }, 6000),
+        'initech’s change was not applied',
+      );
+      const kept = source.peek('acme');
+      assert.ok(kept?.state === 'ready' && acme.state === 'ready' && kept.tenant === acme.tenant);
+      assert.equal(invalid[0]!.details.tenant, 'acme');
+      assert.deepEqual(source.tenantIds(), ['acme', 'globex', 'initech']);
+    } finally {
+      source.close();
     }
   });
 });

@@ -1,12 +1,14 @@
-// `duo-mfa explain FILE --tenant T --user U [--role R …]`: would this user be asked for Duo, and why.
+// `duo-mfa explain FILE|DIR --tenant T --user U [--role R …]`: would this user be asked for Duo, and why.
 
-import { decide, explainDecision } from '../../policy/decide';
+import { statSync } from 'node:fs';
+import { decide, decideTenant, explainDecision } from '../../policy/decide';
+import type { Decision } from '../../policy/types';
 import { EXIT, UsageError, flagOption, listOption, stringOption, type Command } from '../command';
 import { json } from '../io';
-import { describeIssues, readPolicyForCli } from '../policy-file';
+import { describeIssues, readDirectoryTenant, readPolicyForCli } from '../policy-file';
 
 /**
- * `duo-mfa explain FILE --tenant T --user U [--role R ...]` (see its `help` text for every option and the exit codes).
+ * `duo-mfa explain FILE|DIR --tenant T --user U [--role R ...]` (see its `help` text for every option and the exit codes).
  *
  * @example
  * ```ts
@@ -19,16 +21,19 @@ export const explainCommand: Command = {
   usage: 'duo-mfa explain FILE --tenant T --user U [--role R ...] [--at ISO] [--json]',
   help: `Prints the decision the middleware would make for this user, e.g.
   required: yes — role "admin" is in rolesIncluded
-A tenant that is not in FILE is always "required: yes" (the middleware refuses the sign-in). Duo secrets are
-not needed: { "env": "NAME" } secrets are not read.
+A tenant that is not in the policy is always "required: yes" (the middleware refuses the sign-in). Before the
+tenant's mfa.enforceFrom date, the answer says until when the user is in the grace period. Duo secrets are not
+needed: { "env" } and { "encrypted" } secrets are not read. FILE may be a policy directory: then only its
+_defaults.json and the tenant's own file are read.
 
 Options:
   --tenant T   the user's tenant id, matched exactly (omit it to see what happens to a user without a tenant:
                defaultTenant applies)
   --user U     the username (compared case-insensitively after trimming)
   --role R     one of the user's roles; repeat for several
-  --at ISO     decide at this time instead of now (e.g. 2026-11-25T18:00:00Z), for temporary bypasses
-  --json       print exactly one object: { "required", "reason": { "code", "detail" }, "tenant" }
+  --at ISO     decide at this time instead of now (e.g. 2026-11-25T18:00:00Z), for bypasses and enforceFrom
+  --json       print exactly one object: { "required", "reason": { "code", "detail" }, "tenant" }, plus
+               "gracePeriodUntil" (ISO) during a grace period
   --help       show this help
 
 Exit codes: 0 a decision was made (whatever it is), 1 invalid policy, 2 usage error.`,
@@ -52,14 +57,24 @@ Exit codes: 0 a decision was made (whatever it is), 1 invalid policy, 2 usage er
         `--at must be an ISO-8601 date-time, e.g. 2026-11-25T18:00:00Z (got ${JSON.stringify(at)})`,
       );
     }
-
-    const result = readPolicyForCli(file, { env: io.env, skipSecrets: true });
-    if (!result.ok) {
-      io.err(describeIssues(result.issues, file));
-      return Promise.resolve(EXIT.failed);
-    }
     const user = { username, tenant: stringOption(values, 'tenant'), roles: listOption(values, 'role') };
-    const decision = decide(result.policy, user, now);
+
+    let decision: Decision;
+    if (statSync(file, { throwIfNoEntry: false })?.isDirectory()) {
+      const read = readDirectoryTenant(file, user.tenant);
+      if (!read.ok) {
+        io.err(describeIssues(read.issues, file));
+        return Promise.resolve(EXIT.failed);
+      }
+      decision = decideTenant(read.id, read.tenant, user, now);
+    } else {
+      const result = readPolicyForCli(file, { env: io.env, skipSecrets: true });
+      if (!result.ok) {
+        io.err(describeIssues(result.issues, file));
+        return Promise.resolve(EXIT.failed);
+      }
+      decision = decide(result.policy, user, now);
+    }
 
     if (flagOption(values, 'json')) {
       io.out(
@@ -67,6 +82,9 @@ Exit codes: 0 a decision was made (whatever it is), 1 invalid policy, 2 usage er
           required: decision.required,
           reason: { code: decision.reason.code, detail: decision.reason.detail },
           tenant: decision.tenant ?? null,
+          ...(decision.gracePeriodUntil === undefined
+            ? {}
+            : { gracePeriodUntil: new Date(decision.gracePeriodUntil).toISOString() }),
         }),
       );
       return Promise.resolve(EXIT.ok);

@@ -5,7 +5,9 @@ import { checkCommand } from './check';
 import { devicesCommand } from './devices';
 import { emulatorCommand } from './emulator';
 import { explainCommand } from './explain';
+import { exportCommand } from './export';
 import { healthCommand } from './health';
+import { importCommand } from './import';
 import { staffCommand } from './staff';
 
 /**
@@ -13,7 +15,8 @@ import { staffCommand } from './staff';
  *
  * @example
  * ```ts
- * COMMANDS.map((command) => command.name); // ['check', 'explain', 'health', 'staff', 'devices', 'emulator']
+ * COMMANDS.map((command) => command.name);
+ * // ['check', 'explain', 'health', 'staff', 'import', 'export', 'devices', 'emulator']
  * ```
  */
 export const COMMANDS: readonly Command[] = [
@@ -21,6 +24,8 @@ export const COMMANDS: readonly Command[] = [
   explainCommand,
   healthCommand,
   staffCommand,
+  importCommand,
+  exportCommand,
   devicesCommand,
   emulatorCommand,
 ];

@@ -195,7 +195,7 @@ function readAdminApi(file: string, tenantId: string, env: NodeJS.ProcessEnv): A
   const result = readPolicyForCli(file, { env });
   if (result.ok) {
     const tenant = pickTenant(result.policy.tenants, tenantId);
-    const adminApi = (tenant.duo as CompiledTenant['duo'] & { adminApi?: AdminApiCredentials }).adminApi;
+    const adminApi = tenant.duo.adminApi;
     return adminApi ? { ok: true, credentials: adminApi } : notConfigured(tenantId, file);
   }
   const onlyUnknownAdminApi = result.issues.every(

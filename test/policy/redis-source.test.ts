@@ -1,0 +1,516 @@
+// The Redis policy source: key layout (one hash tag), notifications across instances and processes, the revision
+// check that heals lost notifications, Redis down then back, compare-and-set writes (S48, S49).
+
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import type { DuoMfaError } from '../../lib/errors';
+import { openTenantSource } from '../../lib/policy/open';
+import {
+  importPolicy,
+  exportPolicy,
+  isRedisPolicy,
+  redisPolicy,
+  redisPolicyKeys,
+  type RedisPolicyOptions,
+} from '../../lib/policy/redis';
+import type { TenantEntry, TenantSource } from '../../lib/policy/source';
+import type { PolicyChange, TenantSourceOptions } from '../../lib/policy/tenant-cache';
+import { tenantVersion } from '../../lib/policy/version';
+import { connectRedis, deleteKeys, redisOrSkip, REDIS_URL, uniquePrefix } from '../helpers/redis';
+import {
+  resilientRedis,
+  redisServerOrSkip,
+  waitReady,
+  type RedisServer,
+} from '../reliability/helpers/redis-server';
+import { issuesOf, tenantDoc, waitFor } from './helpers';
+
+const ROOT = join(__dirname, '..', '..');
+const acme = (staff: string[] = ['dana']) => tenantDoc({ mfa: { enabled: true, staffIncluded: staff } });
+const globex = () => tenantDoc({ mfa: { enabled: false } });
+
+function ready(entry: TenantEntry | undefined) {
+  assert.ok(entry && entry.state === 'ready', `expected a ready entry, got ${JSON.stringify(entry)}`);
+  return entry;
+}
+
+function recorder() {
+  const changes: PolicyChange[] = [];
+  const invalids: DuoMfaError[] = [];
+  const options: TenantSourceOptions = {
+    onChange: (change) => changes.push(change),
+    onInvalid: (error) => invalids.push(error),
+  };
+  return { changes, invalids, options };
+}
+
+/** Redis Cluster's key slot (CRC16/XMODEM of the hash tag, mod 16384), to check that keys share one slot. */
+function keySlot(key: string): number {
+  const open = key.indexOf('{');
+  const close = open < 0 ? -1 : key.indexOf('}', open + 1);
+  const tag = open >= 0 && close > open + 1 ? key.slice(open + 1, close) : key;
+  let crc = 0;
+  for (const byte of Buffer.from(tag)) {
+    crc ^= byte << 8;
+    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc % 16384;
+}
+
+describe('Redis policy source', function () {
+  this.timeout(30_000);
+  let redis: Redis;
+  let prefix: string;
+  const sources: TenantSource[] = [];
+  const prefixes: string[] = [];
+
+  before(async function () {
+    redis = await redisOrSkip(this);
+  });
+  beforeEach(async () => {
+    prefix = uniquePrefix(`policy-${process.pid}`).slice(0, -1);
+    prefixes.push(prefix);
+    await importPolicy(
+      redis,
+      prefix,
+      { defaultTenant: 'acme' },
+      new Map<string, unknown>([
+        ['acme', acme()],
+        ['globex', globex()],
+      ]),
+    );
+  });
+  afterEach(() => {
+    for (const source of sources.splice(0)) source.close();
+  });
+  after(async () => {
+    for (const used of prefixes) await deleteKeys(redis, `{${used}}*`);
+    await redis?.quit();
+  });
+
+  async function open(options: TenantSourceOptions = {}, policy: RedisPolicyOptions = {}, client = redis) {
+    const source = openTenantSource(redisPolicy(client, { prefix, checkIntervalMs: 0, ...policy }), options);
+    sources.push(source);
+    await source.ready();
+    return source;
+  }
+
+  describe('key layout', () => {
+    it('puts every key of the policy under the hash tag {prefix}: one Cluster slot for every command', () => {
+      const keys = redisPolicyKeys('myapp:policy');
+      assert.equal(keys.tenant('acme'), '{myapp:policy}:tenant:acme');
+      assert.equal(keys.index, '{myapp:policy}:index');
+      assert.equal(keys.defaults, '{myapp:policy}:defaults');
+      assert.equal(keys.revision, '{myapp:policy}:revision');
+      assert.equal(keys.channel, '{myapp:policy}:changed');
+      const slots = new Set(
+        [
+          keys.tenant('acme'),
+          keys.tenant('a{b}c'),
+          keys.tenant('x'.repeat(300)),
+          keys.index,
+          keys.defaults,
+          keys.revision,
+        ].map(keySlot),
+      );
+      assert.equal(slots.size, 1);
+      assert.equal(keySlot('{user1000}.following'), keySlot('{user1000}.followers')); // the algorithm, checked
+      assert.equal(keySlot('123456789'), 12739); // Redis Cluster specification's CRC16 example, mod 16384
+    });
+
+    it('refuses a prefix that would break the hash tag', () => {
+      assert.throws(() => redisPolicy(redis, { prefix: 'a{b' }), /without "\{" or "\}"/);
+      assert.throws(() => redisPolicy(redis, { prefix: '' }), /non-empty/);
+      assert.throws(() => redisPolicy({} as never), /needs an ioredis client/);
+      assert.equal(isRedisPolicy(redisPolicy(redis)), true);
+      assert.equal(isRedisPolicy({ tenants: {} }), false);
+    });
+  });
+
+  describe('reading', () => {
+    it('knows the tenants and the default tenant at ready(), and compiles a tenant when first needed', async () => {
+      const source = await open();
+      assert.deepEqual(source.tenantIds(), ['acme', 'globex']);
+      assert.equal(source.defaultTenant(), 'acme');
+      assert.equal(source.description, `redis:{${prefix}}`);
+      assert.equal(source.peek('acme'), undefined);
+      const entry = ready(await source.load('acme'));
+      assert.equal(entry.tenant.version, tenantVersion(acme()));
+      assert.deepEqual(source.peek('initech'), { state: 'missing' });
+    });
+
+    it('S49 refuses (503) only a tenant whose stored value is invalid or not JSON, and names it', async () => {
+      const keys = redisPolicyKeys(prefix);
+      await redis.set(keys.tenant('globex'), JSON.stringify(tenantDoc({ failmode: 'x' })));
+      await importPolicy(
+        redis,
+        prefix,
+        {},
+        new Map<string, unknown>([
+          ['acme', acme()],
+          ['globex', globex()],
+          ['initech', globex()],
+        ]),
+      );
+      await redis.set(keys.tenant('globex'), JSON.stringify(tenantDoc({ failmode: 'x' })));
+      await redis.set(keys.tenant('initech'), '{"mfa": ');
+      const { invalids, options } = recorder();
+      const source = await open(options);
+      ready(await source.load('acme'));
+      const bad = await source.load('globex');
+      assert.ok(bad.state === 'unavailable' && bad.error.code === 'ERR_POLICY_UNAVAILABLE');
+      const broken = await source.load('initech');
+      assert.ok(broken.state === 'unavailable');
+      assert.deepEqual(
+        invalids.map((error) => [error.details.tenant, issuesOf(error)[0]!.path]),
+        [
+          ['globex', 'tenants.globex.failmode'],
+          ['initech', 'tenants.initech'],
+        ],
+      );
+      assert.match(issuesOf(invalids[1]!)[0]!.message, /^the stored value is not valid JSON/);
+    });
+  });
+
+  describe('changes', () => {
+    it('a write on instance A is in force on instance B within 1 s (notification)', async () => {
+      const a = await open();
+      const { changes, options } = recorder();
+      const b = await open(options);
+      ready(await b.load('acme'));
+      const { version } = await a.readTenant('acme');
+      const started = Date.now();
+      const written = await a.writeTenant('acme', acme(['bob']), { expectedVersion: version });
+      assert.deepEqual([...ready(a.peek('acme')).tenant.mfa.staffIncluded], ['bob']); // A at once
+      await waitFor(
+        () => b.peek('acme')?.state === 'ready' && ready(b.peek('acme')).tenant.version === written,
+        'B',
+        1000,
+      );
+      assert.ok(Date.now() - started < 1000);
+      assert.deepEqual(changes, [{ source: b.description, tenants: [{ tenant: 'acme', version: written }] }]);
+    });
+
+    it('two instances in two processes: a change through A is decided on B within 1 s', async () => {
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          join(__dirname, 'helpers', 'redis-watch-child.ts'),
+          JSON.stringify({ url: REDIS_URL, prefix, tenant: 'acme', user: { username: 'bob' } }),
+        ],
+        { cwd: ROOT },
+      );
+      try {
+        const lines = collectLines(child);
+        await waitFor(() => lines.includes('ready'), 'instance B to start', 15_000);
+        await waitFor(() => lines.length > 1, 'instance B’s first decision');
+        assert.equal(JSON.parse(lines[1]!).required, false); // bob is not in staffIncluded yet
+        const a = await open();
+        const { version } = await a.readTenant('acme');
+        const started = Date.now();
+        const written = await a.writeTenant('acme', acme(['dana', 'bob']), { expectedVersion: version });
+        await waitFor(() => lines.length > 2, 'instance B to see the change', 1000);
+        const seen = JSON.parse(lines[2]!) as { version: string; required: boolean; at: number };
+        assert.equal(seen.version, written);
+        assert.equal(seen.required, true);
+        assert.ok(seen.at - started < 1000, `B decided with the change after ${seen.at - started} ms`);
+      } finally {
+        child.stdin.end();
+        child.kill();
+      }
+    });
+
+    it('heals a lost notification with the periodic revision check', async () => {
+      const { changes, options } = recorder();
+      const source = await open(options, { checkIntervalMs: 50 });
+      ready(await source.load('acme'));
+      // A writer whose notification never arrived: key, index and revision changed, nothing published.
+      const keys = redisPolicyKeys(prefix);
+      const changed = acme(['healed']);
+      await redis.set(keys.tenant('acme'), JSON.stringify(changed));
+      await redis.hset(keys.index, 'acme', tenantVersion(changed));
+      await redis.incr(keys.revision);
+      await waitFor(() => changes.length > 0, 'the revision check');
+      assert.deepEqual([...ready(source.peek('acme')).tenant.mfa.staffIncluded], ['healed']);
+    });
+
+    it('adds and removes tenants, and notifies every instance once after an import', async () => {
+      const { changes, options } = recorder();
+      const source = await open(options);
+      ready(await source.load('globex'));
+      await importPolicy(
+        redis,
+        prefix,
+        { defaultTenant: 'initech' },
+        new Map<string, unknown>([
+          ['acme', acme()],
+          ['initech', globex()],
+        ]),
+      );
+      await waitFor(() => source.defaultTenant() === 'initech', 'the import notification');
+      assert.deepEqual(source.tenantIds(), ['acme', 'initech']);
+      assert.equal(source.defaultTenant(), 'initech');
+      assert.deepEqual(source.peek('globex'), { state: 'missing' });
+      assert.deepEqual(changes, [
+        {
+          source: source.description,
+          tenants: [
+            { tenant: 'globex', version: null },
+            { tenant: 'initech', version: tenantVersion(globex()) },
+          ],
+          defaultTenant: 'initech',
+        },
+      ]);
+    });
+
+    it('S49 keeps the last good version when a tenant’s value turns invalid', async () => {
+      const { invalids, options } = recorder();
+      const a = await open(options);
+      const good = ready(await a.load('acme'));
+      const keys = redisPolicyKeys(prefix);
+      await redis.eval(
+        `redis.call('SET', KEYS[1], ARGV[1]); redis.call('HSET', KEYS[2], 'acme', 'broken'); local r = redis.call('INCR', KEYS[3]); redis.call('PUBLISH', KEYS[4], '{"revision":' .. r .. ',"tenant":"acme"}')`,
+        4,
+        keys.tenant('acme'),
+        keys.index,
+        keys.revision,
+        keys.channel,
+        '{"mfa": {"enabled": "yes"}}',
+      );
+      await waitFor(() => invalids.length > 0, 'policy.invalid');
+      const kept = ready(a.peek('acme'));
+      assert.equal(kept.tenant, good.tenant);
+      assert.equal(invalids[0]!.details.tenant, 'acme');
+      assert.deepEqual(
+        issuesOf(invalids[0]!).map((issue) => issue.path),
+        ['tenants.acme.mfa.enabled', 'tenants.acme.duo'],
+      );
+    });
+  });
+
+  describe('writes (S48)', () => {
+    it('creates a tenant with expectedVersion null, and refuses to create one that exists', async () => {
+      const source = await open();
+      const version = await source.writeTenant('initech', globex(), { expectedVersion: null });
+      assert.equal(version, tenantVersion(globex()));
+      assert.deepEqual(source.tenantIds(), ['acme', 'globex', 'initech']);
+      await assert.rejects(
+        source.writeTenant('initech', globex(), { expectedVersion: null }),
+        (error: DuoMfaError) =>
+          error.code === 'ERR_SETTINGS_CONFLICT' && error.details.currentVersion === version,
+      );
+    });
+
+    it('refuses a stale version (ERR_SETTINGS_CONFLICT) and an invalid definition (paths in the tenant), writing nothing', async () => {
+      const source = await open();
+      const keys = redisPolicyKeys(prefix);
+      const revision = await redis.get(keys.revision);
+      await assert.rejects(source.writeTenant('acme', acme(['x']), { expectedVersion: 'stale' }), {
+        code: 'ERR_SETTINGS_CONFLICT',
+      });
+      await assert.rejects(
+        source.writeTenant('acme', tenantDoc({ mfa: { enabled: 'yes' } }), {
+          expectedVersion: tenantVersion(acme()),
+        }),
+        (error: DuoMfaError) => {
+          assert.equal(error.code, 'ERR_POLICY_INVALID');
+          assert.deepEqual(issuesOf(error), [
+            { path: 'mfa.enabled', message: 'must be true or false (got "yes")' },
+          ]);
+          assert.equal(error.details.tenant, 'acme');
+          return true;
+        },
+      );
+      assert.equal(await redis.get(keys.revision), revision);
+      assert.equal(await redis.get(keys.tenant('acme')), JSON.stringify(acme()));
+    });
+
+    it('two processes writing with the same version: exactly one wins, the other gets a conflict', async () => {
+      const go = join(tmpdir(), `duo-mfa-go-${process.pid}-${Date.now()}`);
+      const { version } = await (await open()).readTenant('acme');
+      const writers = ['one', 'two'].map((name) =>
+        runChild('write-child.ts', {
+          policy: { redis: REDIS_URL, prefix },
+          id: 'acme',
+          raw: acme([name]),
+          expectedVersion: version,
+          go,
+        }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1500)); // both started and waiting
+      writeFileSync(go, '');
+      const results = (await Promise.all(writers)).map(
+        (out) => JSON.parse(out) as { ok: boolean; code?: string },
+      );
+      rmSync(go, { force: true });
+      assert.deepEqual(results.map((result) => result.ok).sort(), [false, true]);
+      assert.equal(results.find((result) => !result.ok)!.code, 'ERR_SETTINGS_CONFLICT');
+    });
+
+    it('readTenant returns the value as stored, with its version', async () => {
+      const source = await open();
+      assert.deepEqual(await source.readTenant('acme'), { version: tenantVersion(acme()), raw: acme() });
+      assert.deepEqual(await source.readTenant('nope'), { version: null, raw: undefined });
+    });
+
+    it('export returns what import wrote', async () => {
+      const { head, tenants } = await exportPolicy(redis, prefix);
+      assert.deepEqual(head, { defaultTenant: 'acme' });
+      assert.deepEqual(
+        [...tenants],
+        [
+          ['acme', acme()],
+          ['globex', globex()],
+        ],
+      );
+    });
+  });
+
+  it('close() disconnects its own subscriber and leaves the caller’s client alone', async () => {
+    const client = await connectRedis();
+    try {
+      const source = openTenantSource(redisPolicy(client, { prefix, checkIntervalMs: 10 }));
+      await source.ready();
+      source.close();
+      source.close();
+      assert.equal(await client.ping(), 'PONG');
+      assert.equal(client.status, 'ready');
+    } finally {
+      await client.quit();
+    }
+  });
+
+  describe('when Redis goes down and comes back', function () {
+    this.timeout(60_000);
+    let server: RedisServer;
+    let client: Redis;
+
+    before(async function () {
+      server = await redisServerOrSkip(this);
+      client = await resilientRedis(server.port);
+    });
+    after(async () => {
+      client?.disconnect();
+      await server?.stop();
+    });
+
+    it('keeps compiled tenants, refuses (503) tenants never loaded, and recovers by itself', async () => {
+      await importPolicy(
+        client,
+        prefix,
+        {},
+        new Map<string, unknown>([
+          ['acme', acme()],
+          ['globex', globex()],
+        ]),
+      );
+      const { invalids, options } = recorder();
+      const source = openTenantSource(
+        redisPolicy(client, { prefix, checkIntervalMs: 50, timeoutMs: 300 }),
+        options,
+      );
+      sources.push(source);
+      await source.ready();
+      const good = ready(await source.load('acme'));
+
+      server.freeze(); // connections stay open, nothing answers
+      const refused = await source.load('globex');
+      assert.ok(refused.state === 'unavailable' && refused.error.code === 'ERR_POLICY_UNAVAILABLE');
+      assert.equal(source.peek('acme'), good);
+      await waitFor(
+        () => invalids.some((error) => error.code === 'ERR_POLICY_UNAVAILABLE'),
+        'the outage report',
+      );
+
+      server.thaw();
+      await waitFor(() => source.peek('globex') === undefined, 'the outage slot to expire', 5000);
+      assert.equal(ready(await source.load('globex')).tenant.mfa.enabled, false);
+
+      await server.stop(); // a restart without persistence: the keys are gone
+      await server.start();
+      await waitReady(client);
+      await waitFor(
+        () => invalids.filter((error) => /keys are gone/.test(error.message)).length > 0,
+        'the report',
+        10_000,
+      );
+      assert.equal(source.peek('acme'), good); // still in force
+      await importPolicy(
+        client,
+        prefix,
+        {},
+        new Map<string, unknown>([
+          ['acme', acme(['after'])],
+          ['globex', globex()],
+        ]),
+      );
+      await waitFor(
+        () => ready(source.peek('acme')).tenant.mfa.staffIncluded.has('after'),
+        'the re-imported policy (notification after resubscribing, or the revision check)',
+        10_000,
+      );
+    });
+
+    it('starts while Redis is down: tenants are refused until it answers, then work', async () => {
+      await server.stop();
+      const { invalids, options } = recorder();
+      const source = openTenantSource(
+        redisPolicy(client, { prefix, checkIntervalMs: 50, timeoutMs: 300 }),
+        options,
+      );
+      sources.push(source);
+      await source.ready();
+      assert.deepEqual(source.tenantIds(), []);
+      const refused = await source.load('acme');
+      assert.equal(refused.state, 'unavailable');
+      assert.equal(invalids.length, 1); // the outage, reported once
+      assert.equal(invalids[0]!.code, 'ERR_POLICY_UNAVAILABLE');
+      await server.start();
+      await waitReady(client);
+      await importPolicy(client, prefix, {}, new Map<string, unknown>([['acme', acme()]]));
+      await waitFor(() => source.tenantIds().includes('acme'), 'the tenant list', 10_000);
+      await waitFor(() => source.peek('acme') === undefined, 'the outage slot to expire', 5000);
+      assert.equal(ready(await source.load('acme')).tenant.id, 'acme');
+    });
+  });
+});
+
+function collectLines(child: ChildProcessWithoutNullStreams): string[] {
+  const lines: string[] = [];
+  let buffer = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString();
+    const parts = buffer.split('\n');
+    buffer = parts.pop()!;
+    lines.push(...parts);
+  });
+  child.stderr.on('data', (chunk: Buffer) => process.stderr.write(chunk));
+  return lines;
+}
+
+/** Runs a helper child to completion and resolves to its standard output. */
+function runChild(file: string, args: unknown): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(__dirname, 'helpers', file), JSON.stringify(args)],
+      {
+        cwd: ROOT,
+      },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${file} exited ${code}: ${err}`)),
+    );
+  });
+}
