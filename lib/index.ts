@@ -6,8 +6,8 @@ export {
   requireRecentMfa,
   type DuoMfaMiddleware,
   type RequireRecentOptions,
-  type TenantSettings,
 } from './middleware/index';
+export type { TenantSettings } from './middleware/tenant-settings';
 export type { DuoMfaOptions, MfaUser, MfaLogger } from './middleware/options';
 export { redisPolicy, type RedisPolicy, type RedisPolicyOptions } from './policy/redis';
 export { safeReturnPath } from './middleware/return-path';
@@ -18,6 +18,13 @@ export { DuoMfaError, isDuoMfaError, ERROR_CODES, type DuoMfaErrorCode } from '.
 export type { AccessDevice, DuoAuthResult, TrustStatus } from './duo/result';
 export type { BypassCodes, Reactivation, StaffPhone, StaffStatus, DuoUserStatus } from './duo/admin';
 export type { BypassCodeOptions, StaffActionOptions } from './middleware/staff';
+export type { SettingsRouterOptions } from './settings/router';
+export type {
+  CandidateDuo,
+  ConnectionTest,
+  SettingsDocument,
+  UpdateSettingsOptions,
+} from './settings/service';
 export type { DeviceSummary } from './devices/insight';
 export type { RedisLike, DeviceRecord } from './stores/types';
 export type { Decision, DecisionCode, PolicyUser } from './policy/types';

@@ -11,9 +11,19 @@ import {
 } from 'express';
 import { summarizeDevices, type DeviceSummary } from '../devices/insight';
 import { decideTenant } from '../policy/decide';
-import type { CompiledTenant, Decision } from '../policy/types';
+import type { Decision } from '../policy/types';
 import { parseDuration } from '../util/duration';
 import { canonicalName } from '../util/names';
+import { settingsRouter, type SettingsRouterOptions } from '../settings/router';
+import {
+  readSettings,
+  testConnection,
+  updateSettings,
+  type CandidateDuo,
+  type ConnectionTest,
+  type SettingsDocument,
+  type UpdateSettingsOptions,
+} from '../settings/service';
 import { callbackRoute } from './callback';
 import { gate, stepUp } from './gate';
 import { MfaInstance } from './instance';
@@ -29,40 +39,8 @@ import {
   type StaffActionOptions,
 } from './staff';
 import { RequestState } from './state';
+import { settingsOf, type TenantSettings } from './tenant-settings';
 import type { BypassCodes, Reactivation, StaffStatus } from '../duo/admin';
-
-/** A tenant's effective settings, as loaded from the policy — without secrets. */
-export interface TenantSettings {
-  readonly tenant: string;
-  readonly mfa: {
-    readonly enabled: boolean;
-    readonly rolesIncluded: readonly string[];
-    readonly staffIncluded: readonly string[];
-    readonly staffExcluded: readonly string[];
-    readonly temporaryBypass: ReadonlyArray<{
-      readonly username: string;
-      readonly until: string;
-      readonly reason: string;
-    }>;
-    /** The end of the enrollment grace period (ISO), when one is set. */
-    readonly enforceFrom?: string;
-  };
-  readonly failmode: 'closed' | 'open';
-  readonly challengeLimit: number;
-  readonly trustedEndpoints: {
-    readonly policy: 'off' | 'monitor' | 'block';
-    readonly activation: 'disabled' | 'test-group' | 'all';
-    readonly testGroup: { readonly roles: readonly string[]; readonly staff: readonly string[] };
-  };
-  readonly duo: {
-    readonly clientId: string;
-    readonly apiHost: string;
-    /** The tenant's Duo Admin API application, when configured (without its secret key). */
-    readonly adminApi?: { readonly integrationKey: string; readonly apiHost: string };
-  };
-  /** The tenant's version (changes with every change to it). */
-  readonly policyVersion: string;
-}
 
 /** Options of the step-up guard. */
 export interface RequireRecentOptions {
@@ -109,6 +87,22 @@ export interface DuoMfaMiddleware extends RequestHandler {
   reactivateStaff(tenant: string, username: string, options: StaffActionOptions): Promise<Reactivation>;
   /** Time-limited bypass codes, returned once (never logged). Audited as `staff.bypass_issued` with `actor`. */
   issueBypassCodes(tenant: string, username: string, options: BypassCodeOptions): Promise<BypassCodes>;
+  /**
+   * A tenant's settings as stored (the policy format), every secret as `{ "set": true }`, with the version to send
+   * back with a change. `{ version: null, settings: null }` when the tenant does not exist.
+   */
+  settings(tenant: string): Promise<SettingsDocument>;
+  /**
+   * Changes a tenant's settings with a JSON merge patch, if `version` is still the current one
+   * (ERR_SETTINGS_CONFLICT otherwise; ERR_POLICY_INVALID with every problem's path when the result is invalid —
+   * nothing is written either way). A new secret (a string) is stored encrypted with `secretsKey`. Audited as
+   * `settings.changed` with `actor` and the paths changed.
+   */
+  updateSettings(tenant: string, changes: unknown, options: UpdateSettingsOptions): Promise<SettingsDocument>;
+  /** Duo's health check with the tenant's saved Duo application, or with `duo` before saving it. */
+  testConnection(tenant: string, duo?: CandidateDuo): Promise<ConnectionTest>;
+  /** The settings API as a Router to mount behind the host's own admin login: see docs/settings.md. */
+  settingsRouter(options: SettingsRouterOptions): Router;
   /** Stops watching the policy and closes Duo connections (for tests and graceful shutdown). */
   close(): void;
 }
@@ -189,6 +183,11 @@ export function createDuoMfa(options: DuoMfaOptions, hooks: TestingHooks = {}): 
     );
   middleware.requireRecent = (maxAge, guardOptions = {}) =>
     stepUp(instance, parseMaxAge(maxAge), parseFreshFactor(guardOptions));
+  middleware.settings = (tenant) => readSettings(instance, tenant);
+  middleware.updateSettings = (tenant, changes, updateOptions) =>
+    updateSettings(instance, tenant, changes, updateOptions);
+  middleware.testConnection = (tenant, duo) => testConnection(instance, tenant, duo);
+  middleware.settingsRouter = (routerOptions) => settingsRouter(instance, routerOptions);
   middleware.staffStatus = (tenant, username, staffOptions) =>
     staffStatus(instance, tenant, username, staffOptions);
   middleware.reactivateStaff = (tenant, username, staffOptions) =>
@@ -258,47 +257,4 @@ function isRequestLike(value: unknown): boolean {
   return (
     typeof value === 'object' && value !== null && 'headers' in value && 'method' in value && 'url' in value
   );
-}
-
-function settingsOf(tenant: CompiledTenant): TenantSettings {
-  return {
-    tenant: tenant.id,
-    mfa: {
-      enabled: tenant.mfa.enabled,
-      rolesIncluded: [...tenant.mfa.rolesIncluded],
-      staffIncluded: [...tenant.mfa.staffIncluded],
-      staffExcluded: [...tenant.mfa.staffExcluded],
-      temporaryBypass: [...tenant.mfa.temporaryBypass.values()].map((b) => ({
-        username: b.username,
-        until: new Date(b.until).toISOString(),
-        reason: b.reason,
-      })),
-      ...(tenant.mfa.enforceFrom === undefined
-        ? {}
-        : { enforceFrom: new Date(tenant.mfa.enforceFrom).toISOString() }),
-    },
-    failmode: tenant.failmode,
-    challengeLimit: tenant.challengeLimit,
-    trustedEndpoints: {
-      policy: tenant.trustedEndpoints.policy,
-      activation: tenant.trustedEndpoints.activation,
-      testGroup: {
-        roles: [...tenant.trustedEndpoints.testGroup.roles],
-        staff: [...tenant.trustedEndpoints.testGroup.staff],
-      },
-    },
-    duo: {
-      clientId: tenant.duo.clientId,
-      apiHost: tenant.duo.apiHost,
-      ...(tenant.duo.adminApi
-        ? {
-            adminApi: {
-              integrationKey: tenant.duo.adminApi.integrationKey,
-              apiHost: tenant.duo.adminApi.apiHost,
-            },
-          }
-        : {}),
-    },
-    policyVersion: tenant.version,
-  };
 }

@@ -1,0 +1,321 @@
+// Tenant self-service settings (S48): mfa.settings / updateSettings / testConnection and the settings router,
+// against a policy file, with the emulator behind "Test configuration".
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import express, { type Request } from 'express';
+import request from 'supertest';
+import { startDuoEmulator } from '../../lib/emulator/index';
+import { isDuoMfaError } from '../../lib/index';
+import { generateSecretsKey } from '../../lib/policy/secrets';
+import { ACME_APP, ALL_APPS, createTestApp, eventsOf, testPolicy, type TestApp } from '../helpers/app';
+import { agentFor, login } from '../helpers/flow';
+
+type Emulator = Awaited<ReturnType<typeof startDuoEmulator>>;
+
+const NEW_SECRET = 'brand-new-secret-brand-new-secret-000042';
+
+describe('tenant self-service settings (S48)', () => {
+  let emulator: Emulator;
+  let dir: string;
+  let file: string;
+  let t: TestApp;
+  const secretsKey = generateSecretsKey();
+
+  before(async () => {
+    emulator = await startDuoEmulator({ applications: ALL_APPS, mode: 'auto' });
+  });
+  after(async () => {
+    await emulator.close();
+  });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'duo-mfa-settings-'));
+    file = join(dir, 'duo-mfa.json');
+    const policy: Record<string, any> = { $schema: './schema.json', ...testPolicy(emulator.apiHost) };
+    policy.tenants.globex.duo.clientSecret = { env: 'GLOBEX_SECRET' };
+    writeFileSync(file, JSON.stringify(policy, null, 2) + '\n');
+    t = app({ secretsKey });
+  });
+  afterEach(() => {
+    t.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function app(options: { secretsKey?: string } = {}): TestApp {
+    return createTestApp({
+      emulator,
+      policy: file,
+      options: {
+        ...options,
+        env: { GLOBEX_SECRET: ALL_APPS[1]!.clientSecret },
+        ignore: ['/login', '/logout', '/public', '/admin/mfa'],
+      },
+    });
+  }
+
+  const onDisk = () => readFileSync(file, 'utf8');
+
+  describe('mfa.settings', () => {
+    it('returns the tenant as stored, every secret masked, an { env } reference as it is', async () => {
+      const acme = await t.mfa.settings('acme');
+      assert.equal(typeof acme.version, 'string');
+      assert.equal(acme.version, t.mfa.tenantSettings('acme')?.policyVersion);
+      assert.deepEqual((acme.settings!.duo as Record<string, unknown>).clientSecret, { set: true });
+      assert.deepEqual((acme.settings!.mfa as Record<string, unknown>).rolesIncluded, ['admin', 'finance']);
+      const globex = await t.mfa.settings('globex');
+      assert.deepEqual((globex.settings!.duo as Record<string, unknown>).clientSecret, {
+        env: 'GLOBEX_SECRET',
+      });
+      assert.ok(!JSON.stringify(acme).includes(ACME_APP.clientSecret));
+      assert.deepEqual(await t.mfa.settings('nope'), { version: null, settings: null });
+    });
+  });
+
+  describe('mfa.updateSettings', () => {
+    it('applies a merge patch: the change is decided at the next request and audited without values', async () => {
+      const before = await t.mfa.settings('acme');
+      const agent = agentFor(t.app);
+      await login(agent, { username: 'dana' });
+      await agent.get('/private').set('Accept', 'text/html').expect(303); // asked for Duo
+      const after = await t.mfa.updateSettings(
+        'acme',
+        { mfa: { enabled: false }, failmode: 'open' },
+        { actor: 'alice@acme', version: before.version },
+      );
+      assert.notEqual(after.version, before.version);
+      assert.equal((after.settings!.mfa as Record<string, unknown>).enabled, false);
+      await agent.get('/private').set('Accept', 'text/html').expect(200);
+      const [changed] = eventsOf(t.events, 'settings.changed');
+      assert.equal(changed?.tenant, 'acme');
+      assert.equal(changed?.actor, 'alice@acme');
+      assert.deepEqual(changed?.fields, ['failmode', 'mfa.enabled']);
+      // The file keeps its $schema, the other tenants and the { env } reference.
+      const stored = JSON.parse(onDisk());
+      assert.equal(stored.$schema, './schema.json');
+      assert.deepEqual(stored.tenants.globex.duo.clientSecret, { env: 'GLOBEX_SECRET' });
+      assert.equal(stored.tenants.acme.mfa.enabled, false);
+    });
+
+    it('refuses a stale version with ERR_SETTINGS_CONFLICT and writes nothing', async () => {
+      const { version } = await t.mfa.settings('acme');
+      await t.mfa.updateSettings('acme', { challengeLimit: 4 }, { actor: 'a', version });
+      const bytes = onDisk();
+      await assert.rejects(
+        t.mfa.updateSettings('acme', { challengeLimit: 3 }, { actor: 'b', version }),
+        (error: unknown) => isDuoMfaError(error, 'ERR_SETTINGS_CONFLICT'),
+      );
+      assert.equal(onDisk(), bytes);
+    });
+
+    it('refuses an invalid change with every problem’s path, and leaves the file byte for byte', async () => {
+      const { version } = await t.mfa.settings('acme');
+      const bytes = onDisk();
+      await assert.rejects(
+        t.mfa.updateSettings(
+          'acme',
+          { failmode: 'sometimes', challengeLimit: 0, mfa: { rolesInclude: ['x'] } },
+          { actor: 'alice@acme', version },
+        ),
+        (error: unknown) => {
+          assert.ok(isDuoMfaError(error, 'ERR_POLICY_INVALID'));
+          const paths = (error.details.issues as Array<{ path: string }>).map((issue) => issue.path).sort();
+          assert.deepEqual(paths, ['challengeLimit', 'failmode', 'mfa.rolesInclude']);
+          return true;
+        },
+      );
+      assert.equal(onDisk(), bytes);
+      assert.equal(eventsOf(t.events, 'settings.changed').length, 0);
+    });
+
+    it('stores a new secret encrypted, never returns, logs or emits it', async () => {
+      const { version } = await t.mfa.settings('acme');
+      const result = await t.mfa.updateSettings(
+        'acme',
+        { duo: { clientSecret: NEW_SECRET } },
+        { actor: 'alice@acme', version },
+      );
+      assert.deepEqual((result.settings!.duo as Record<string, unknown>).clientSecret, { set: true });
+      const stored = JSON.parse(onDisk()).tenants.acme.duo.clientSecret;
+      assert.match(stored.encrypted, /^v1:/);
+      for (const place of [onDisk(), JSON.stringify(result), JSON.stringify(t.events), t.logs.join('\n')]) {
+        assert.ok(!place.includes(NEW_SECRET), 'the new secret leaked');
+      }
+      assert.deepEqual(eventsOf(t.events, 'settings.changed')[0]?.fields, ['duo.clientSecret']);
+      // The tenant compiles with the decrypted secret (it is in force).
+      assert.equal(t.mfa.tenantSettings('acme')?.policyVersion, result.version);
+    });
+
+    it('refuses a secret without a secretsKey, naming secretsKey, and writes nothing', async () => {
+      t.close();
+      t = app();
+      const { version } = await t.mfa.settings('acme');
+      const bytes = onDisk();
+      await assert.rejects(
+        t.mfa.updateSettings('acme', { duo: { clientSecret: NEW_SECRET } }, { actor: 'a', version }),
+        (error: unknown) =>
+          isDuoMfaError(error, 'ERR_SECRETS_KEY_MISSING') && /secretsKey/.test(error.message),
+      );
+      assert.equal(onDisk(), bytes);
+    });
+
+    it('refuses { env } from the API, and a new client id or API host without the secret entered again', async () => {
+      const { version } = await t.mfa.settings('acme');
+      for (const patch of [
+        { duo: { clientSecret: { env: 'DATABASE_PASSWORD' } } },
+        { duo: { apiHost: 'duo.attacker.example' } },
+        { duo: { clientId: 'DIOTHEROTHEROTHER001' } },
+      ]) {
+        await assert.rejects(
+          t.mfa.updateSettings('acme', patch, { actor: 'a', version }),
+          (error: unknown) =>
+            isDuoMfaError(error, 'ERR_POLICY_INVALID') &&
+            (error.details.issues as Array<{ path: string }>)[0]?.path === 'duo.clientSecret',
+        );
+      }
+      // With the secret entered again, the move is fine.
+      const moved = await t.mfa.updateSettings(
+        'acme',
+        { duo: { apiHost: emulator.apiHost, clientSecret: ACME_APP.clientSecret } },
+        { actor: 'a', version },
+      );
+      assert.ok(moved.version);
+    });
+
+    it('creates a tenant with version null, and refuses to create one twice', async () => {
+      const created = await t.mfa.updateSettings(
+        'hooli',
+        {
+          mfa: { enabled: true },
+          duo: { clientId: 'DIHOOLIHOOLIHOOLI001', clientSecret: NEW_SECRET, apiHost: emulator.apiHost },
+        },
+        { actor: 'ops', version: null },
+      );
+      assert.ok(created.version);
+      assert.ok(t.mfa.tenants().includes('hooli'));
+      await assert.rejects(
+        t.mfa.updateSettings('hooli', { mfa: { enabled: false } }, { actor: 'ops', version: null }),
+        (error: unknown) => isDuoMfaError(error, 'ERR_SETTINGS_CONFLICT'),
+      );
+    });
+
+    it('refuses changes to a policy given as a parsed object (ERR_SETTINGS_READ_ONLY)', async () => {
+      const readOnly = createTestApp({ emulator });
+      try {
+        const { version } = await readOnly.mfa.settings('acme');
+        await assert.rejects(
+          readOnly.mfa.updateSettings('acme', { failmode: 'open' }, { actor: 'a', version }),
+          (error: unknown) => isDuoMfaError(error, 'ERR_SETTINGS_READ_ONLY'),
+        );
+      } finally {
+        readOnly.close();
+      }
+    });
+  });
+
+  describe('mfa.testConnection', () => {
+    it('checks the saved Duo application, or one not yet saved, and says what failed', async () => {
+      const saved = await t.mfa.testConnection('acme');
+      assert.equal(saved.ok, true);
+      assert.equal(typeof saved.skewMs, 'number');
+      const wrong = await t.mfa.testConnection('acme', { clientSecret: 'x'.repeat(40) });
+      assert.deepEqual([wrong.ok, wrong.code], [false, 'ERR_DUO_CREDENTIALS']);
+      const elsewhere = await t.mfa.testConnection('acme', { apiHost: '127.0.0.1:1' });
+      assert.equal(elsewhere.ok, false);
+      assert.match(elsewhere.message ?? '', /enter the client secret/);
+      assert.ok(!JSON.stringify([saved, wrong, elsewhere]).includes(ACME_APP.clientSecret));
+    });
+  });
+
+  describe('the settings router', () => {
+    let admin: express.Express;
+    let allowed: boolean;
+
+    beforeEach(() => {
+      allowed = true;
+      admin = express();
+      admin.use(
+        '/admin/mfa',
+        t.mfa.settingsRouter({
+          authorize: (_req: Request, tenant: string) => Promise.resolve(allowed && tenant === 'acme'),
+          actor: () => 'alice@acme',
+        }),
+      );
+    });
+
+    it('GET answers the settings with an ETag; PATCH with If-Match changes them', async () => {
+      const get = await request(admin).get('/admin/mfa/acme').expect(200);
+      assert.equal(get.headers.etag, `"${get.body.version}"`);
+      assert.equal(get.headers['cache-control'], 'no-store');
+      const patch = await request(admin)
+        .patch('/admin/mfa/acme')
+        .set('If-Match', get.headers.etag)
+        .set('Content-Type', 'application/merge-patch+json')
+        .send(JSON.stringify({ mfa: { staffExcluded: ['kiosk-1', 'dana'] } }))
+        .expect(200);
+      assert.notEqual(patch.headers.etag, get.headers.etag);
+      assert.deepEqual(patch.body.settings.mfa.staffExcluded, ['kiosk-1', 'dana']);
+    });
+
+    it('answers 403 when authorize refuses, for another tenant too, and writes nothing', async () => {
+      const bytes = onDisk();
+      await request(admin).get('/admin/mfa/globex').expect(403);
+      allowed = false;
+      const res = await request(admin)
+        .patch('/admin/mfa/acme')
+        .set('If-Match', '"x"')
+        .send({ failmode: 'open' })
+        .expect(403);
+      assert.equal(res.body.code, 'ERR_FORBIDDEN');
+      assert.equal(onDisk(), bytes);
+    });
+
+    it('refuses cross-site requests, non-JSON, oversized bodies, missing If-Match, stale and invalid changes', async () => {
+      const bytes = onDisk();
+      const { headers } = await request(admin).get('/admin/mfa/acme');
+      const etag = headers.etag!;
+      const patch = () => request(admin).patch('/admin/mfa/acme');
+      await patch().set('Sec-Fetch-Site', 'cross-site').set('If-Match', etag).send({}).expect(403);
+      await patch().set('Origin', 'https://evil.example').set('If-Match', etag).send({}).expect(403);
+      await request(admin).get('/admin/mfa/acme').set('Sec-Fetch-Site', 'same-site').expect(403);
+      await patch().set('If-Match', etag).set('Content-Type', 'text/plain').send('{}').expect(415);
+      await patch()
+        .set('If-Match', etag)
+        .set('Content-Type', 'application/json')
+        .send(JSON.stringify({ note: 'x'.repeat(70_000) }))
+        .expect(413);
+      await patch()
+        .set('If-Match', etag)
+        .set('Content-Type', 'application/json')
+        .send('{ broken')
+        .expect(400);
+      await patch().send({ failmode: 'open' }).expect(428);
+      await patch().set('If-Match', '"stale"').send({ failmode: 'open' }).expect(409);
+      const invalid = await patch().set('If-Match', etag).send({ failmode: 'sometimes' }).expect(422);
+      assert.deepEqual(
+        invalid.body.issues.map((issue: { path: string }) => issue.path),
+        ['failmode'],
+      );
+      assert.equal(onDisk(), bytes);
+    });
+
+    it('never sends a secret back, and tests a configuration', async () => {
+      const { headers } = await request(admin).get('/admin/mfa/acme');
+      const set = await request(admin)
+        .patch('/admin/mfa/acme')
+        .set('If-Match', headers.etag!)
+        .send({ duo: { clientSecret: ACME_APP.clientSecret } })
+        .expect(200);
+      assert.deepEqual(set.body.settings.duo.clientSecret, { set: true });
+      assert.ok(!JSON.stringify(set.body).includes(ACME_APP.clientSecret));
+      const test = await request(admin).post('/admin/mfa/acme/test').expect(200);
+      assert.equal(test.body.ok, true);
+      const wrong = await request(admin)
+        .post('/admin/mfa/acme/test')
+        .send({ duo: { clientSecret: 'y'.repeat(40) } })
+        .expect(200);
+      assert.equal(wrong.body.code, 'ERR_DUO_CREDENTIALS');
+    });
+  });
+});
