@@ -59,6 +59,12 @@ export const ERROR_CODES = {
     advice:
       'Sign-in verification is misconfigured for your organization, or the connection to Duo is being intercepted. Please tell your administrator.',
   },
+  ERR_DUO_PROXY_REFUSED: {
+    status: 503,
+    title: 'The outbound proxy refused to connect to Duo',
+    advice:
+      'Sign-in verification is misconfigured for your organization (Duo’s address, or the network’s proxy). Please tell your administrator.',
+  },
   ERR_DUO_HOST_NOT_FOUND: {
     status: 503,
     title: 'Duo’s host name does not exist',

@@ -25,6 +25,9 @@ export type { DuoAuthResult, AccessDevice, TrustStatus } from './result';
  */
 export const SUPPORTED_CLIENT_VERSION = new RegExp(`^${SUPPORTED_CLIENT_MAJOR}\\.\\d+\\.\\d+`);
 
+/** Duo clients kept (one per application and secret); the least recently used goes beyond this. */
+const MAX_CLIENTS = 256;
+
 /** Duo allows 60 s of clock difference on the tokens it issues and accepts. */
 const JWT_LEEWAY_MS = constants.JWT_LEEWAY * 1000;
 
@@ -315,9 +318,20 @@ export class DuoAdapter {
           { cause: error, details: { ...details, proxyStatus: 407 } },
         );
       case 'proxy_refused':
+        // Only a gateway timeout says Duo did not answer; a proxy refusing the tunnel otherwise (403: not on its
+        // allow-list; 502/503: a host that does not exist, a refused destination) may be a mistyped apiHost or a
+        // proxy policy, so it never counts as the outage that lets a fail-open tenant in (S44).
+        if (failure.status === 504) {
+          return new DuoMfaError(
+            'ERR_DUO_UNAVAILABLE',
+            `Duo ${what} failed: the outbound proxy ${proxy ?? ''} could not reach ${apiHost} in time (HTTP 504)`,
+            { cause: error, details: { ...details, proxyStatus: 504 } },
+          );
+        }
         return new DuoMfaError(
-          'ERR_DUO_UNAVAILABLE',
-          `Duo ${what} failed: the outbound proxy ${proxy ?? ''} did not open a tunnel to ${apiHost} (HTTP ${failure.status})`,
+          'ERR_DUO_PROXY_REFUSED',
+          `Duo ${what} failed: the outbound proxy ${proxy ?? ''} refused to open a tunnel to ${apiHost} (HTTP ${failure.status}): ` +
+            "check apiHost in the policy and the proxy's allow-list",
           { cause: error, details: { ...details, proxyStatus: failure.status } },
         );
       case 'network':
@@ -388,7 +402,12 @@ export class DuoAdapter {
       createHash('sha256').update(credentials.clientSecret).digest('base64url'),
     ].join('\0');
     let client = this.clients.get(key);
-    if (client) return client;
+    if (client) {
+      // Most recently used last: the oldest is the one dropped when the cache is full.
+      this.clients.delete(key);
+      this.clients.set(key, client);
+      return client;
+    }
     try {
       client = new Client({
         clientId: credentials.clientId,
@@ -427,6 +446,8 @@ export class DuoAdapter {
       },
     );
     this.clients.set(key, client);
+    // Bounded: credentials rotate, and "Test configuration" tries ones that are never saved.
+    if (this.clients.size > MAX_CLIENTS) this.clients.delete(this.clients.keys().next().value!);
     return client;
   }
 
@@ -457,11 +478,26 @@ export class DuoAdapter {
       return await Promise.race([this.callContext.run(context, run), deadline]);
     } catch (error) {
       if (error instanceof DuoMfaError) throw error;
-      throw onError(error, context);
+      throw this.withPlainCause(onError(error, context));
     } finally {
       clearTimeout(timer);
       if (--this.callsInFlight === 0) this.callContext.disable();
     }
+  }
+  /**
+   * The failure with its cause reduced to name, code and message: the HTTP client's own error holds the request it
+   * sent — the client assertion and Duo's code in the form body — and a host's error handler may inspect or log
+   * the whole chain (S34).
+   */
+  private withPlainCause(failure: DuoMfaError): DuoMfaError {
+    const cause = failure.cause;
+    if (cause === undefined) return failure;
+    const plain = new Error(this.describe(cause));
+    plain.name = cause instanceof Error ? cause.name : 'Error';
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === 'string') Object.assign(plain, { code });
+    Object.defineProperty(failure, 'cause', { value: plain, configurable: true, writable: true });
+    return failure;
   }
 
   private exchangeError(credentials: DuoCredentials, error: unknown, context: CallContext): DuoMfaError {

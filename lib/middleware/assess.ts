@@ -8,7 +8,7 @@ import type { TenantEntry } from '../policy/source';
 import type { CompiledTenant, Decision } from '../policy/types';
 import type { MfaInstance } from './instance';
 import type { Report } from './respond';
-import { hasFormatCharacters } from '../util/names';
+import { hasInvisibleCharacters } from '../util/names';
 import { forgetMfa, mfaData, type SessionLike, type Verification } from './session';
 import { resolveUser, type ResolvedUser } from './user';
 
@@ -51,7 +51,7 @@ export function assess(
     forgetMfa(session);
     return undefined;
   }
-  if (hasFormatCharacters(user.raw.username)) {
+  if (hasInvisibleCharacters(user.raw.username)) {
     // S46: invisible format characters would make "alice\u200b" a second Duo user beside "alice": refused, never
     // sent to Duo, never failing open.
     const error = new DuoMfaError(

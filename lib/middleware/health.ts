@@ -1,5 +1,6 @@
 // Duo health per tenant application: success cached briefly, failures never cached, concurrent checks shared.
 
+import { createHash } from 'node:crypto';
 import type { DuoAdapter } from '../duo/adapter';
 import { DuoMfaError } from '../errors';
 import type { DuoCredentials } from '../policy/types';
@@ -21,11 +22,6 @@ export class HealthMonitor {
     private readonly logger: MfaLogger,
     private readonly now: () => number,
   ) {}
-
-  /** True when Duo answered healthy recently enough that ensure() will not ask again. */
-  isFresh(credentials: DuoCredentials): boolean {
-    return (this.healthyUntil.get(keyOf(credentials)) ?? 0) > this.now();
-  }
 
   /** Resolves when Duo answered healthy recently or answers now; rejects with the adapter's DuoMfaError. */
   ensure(credentials: DuoCredentials): Promise<void> {
@@ -65,6 +61,11 @@ export class HealthMonitor {
   }
 }
 
+/**
+ * One health entry per Duo application as configured, secret included: a tenant that copied another's client id
+ * and host with a wrong secret never shares (and spoils) the other's cached or in-flight check.
+ */
 function keyOf(credentials: DuoCredentials): string {
-  return `${credentials.clientId}@${credentials.apiHost}`;
+  const secret = createHash('sha256').update(credentials.clientSecret).digest('base64url').slice(0, 16);
+  return `${credentials.clientId}@${credentials.apiHost}#${secret}`;
 }

@@ -137,8 +137,8 @@ export class SessionChangedError extends Error {
 /**
  * Re-reads the session from the store — so a logout or revocation that happened while we awaited Duo or Redis is
  * seen — and checks `stillValid` on it; then gives it a new id (the old store entry is destroyed), copies the host
- * app's data across, applies `update` and saves, resolving only once the store has it (S1, S2, S8). With
- * `reload: false` (the wait was no longer than a store round trip) the session in hand is checked instead.
+ * app's data across, applies `update` and saves, resolving only once the store has it (S1, S2, S8). The read is
+ * never skipped: even one store round trip is long enough for the same browser to sign out.
  *
  * On any failure the request's session is dropped, so express-session neither re-saves what `update` wrote nor
  * sends a cookie for it: a failed rotation never leaves a half-granted session behind (S36).
@@ -147,23 +147,20 @@ export async function rotateSession(
   req: Request,
   stillValid: () => boolean,
   update: (session: SessionLike) => void,
-  options: { reload?: boolean } = {},
 ): Promise<void> {
   try {
     const stored = sessionOf(req);
     if (!stored) throw new SessionChangedError('no session');
-    if (options.reload ?? true) {
-      const found = await new Promise<boolean>((resolve, reject) =>
-        stored.reload((err) => {
-          if (!err) return resolve(true);
-          // express-session says "failed to load session" when the store answered without it; anything else is
-          // the store failing, which is an outage, not a logout.
-          if (err instanceof Error && err.message === 'failed to load session') return resolve(false);
-          reject(toError(err));
-        }),
-      );
-      if (!found) throw new SessionChangedError('session is gone from the store');
-    }
+    const found = await new Promise<boolean>((resolve, reject) =>
+      stored.reload((err) => {
+        if (!err) return resolve(true);
+        // express-session says "failed to load session" when the store answered without it; anything else is
+        // the store failing, which is an outage, not a logout.
+        if (err instanceof Error && err.message === 'failed to load session') return resolve(false);
+        reject(toError(err));
+      }),
+    );
+    if (!found) throw new SessionChangedError('session is gone from the store');
     if (!stillValid()) throw new SessionChangedError('session changed while waiting');
     const old = sessionOf(req)!;
     const kept: Record<string, unknown> = {};

@@ -10,6 +10,11 @@ import { duoUsernameOf } from './user';
 /** Who asked, for the audit trail (the host's name for its admin, e.g. "alice@acme"). */
 export interface StaffActionOptions {
   readonly actor: string;
+  /**
+   * The name Duo knows the person by, when your `toDuoUsername` needs more of the user than the username and
+   * tenant the action is given (staff actions call it with `{ username, tenant }` only).
+   */
+  readonly duoUsername?: string;
 }
 
 /** Options of issueBypassCodes(). */
@@ -27,7 +32,7 @@ export async function staffStatus(
   username: string,
   options: Partial<StaffActionOptions> = {},
 ): Promise<StaffStatus> {
-  const { credentials, duoUsername, who } = await prepare(instance, tenant, username);
+  const { credentials, duoUsername, who } = await prepare(instance, tenant, username, options.duoUsername);
   const status = await instance.admin.staffStatus(credentials, duoUsername);
   instance.events.emit('staff.status', undefined, who, {
     ...(options.actor ? { actor: actorOf(options.actor) } : {}),
@@ -48,7 +53,7 @@ export async function reactivateStaff(
   options: StaffActionOptions,
 ): Promise<Reactivation> {
   const actor = actorOf(options?.actor);
-  const { credentials, duoUsername, who } = await prepare(instance, tenant, username);
+  const { credentials, duoUsername, who } = await prepare(instance, tenant, username, options.duoUsername);
   const result = await instance.admin.reactivate(credentials, duoUsername);
   instance.events.emit('staff.reactivated', undefined, who, {
     actor,
@@ -66,7 +71,7 @@ export async function issueBypassCodes(
   options: BypassCodeOptions,
 ): Promise<BypassCodes> {
   const actor = actorOf(options?.actor);
-  const { credentials, duoUsername, who } = await prepare(instance, tenant, username);
+  const { credentials, duoUsername, who } = await prepare(instance, tenant, username, options.duoUsername);
   const result = await instance.admin.issueBypassCodes(credentials, duoUsername, {
     ...(options.count === undefined ? {} : { count: options.count }),
     ...(options.validSecs === undefined ? {} : { validSecs: options.validSecs }),
@@ -84,6 +89,7 @@ async function prepare(
   instance: MfaInstance,
   tenantId: string,
   username: string,
+  given: string | undefined,
 ): Promise<{
   credentials: AdminApiCredentials;
   duoUsername: string;
@@ -109,12 +115,17 @@ async function prepare(
     );
   }
   const canonical = canonicalName(username);
-  const duoUsername = duoUsernameOf(instance.config, {
+  const user = {
     raw: { username: canonical, tenant: tenantId },
     username: canonical,
     tenant: tenantId,
     roles: [],
-  });
+  };
+  // The same name sign-in sends Duo (toDuoUsername sees only the username and tenant here), or the one given.
+  const duoUsername =
+    given === undefined
+      ? duoUsernameOf(instance.config, user)
+      : duoUsernameOf({ ...instance.config, toDuoUsername: undefined }, { ...user, username: given });
   if (duoUsername === undefined) {
     throw new DuoMfaError('ERR_DUO_USERNAME_INVALID', 'this username cannot be sent to Duo');
   }

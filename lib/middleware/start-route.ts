@@ -54,7 +54,7 @@ export function startRoute(instance: MfaInstance): RequestHandler {
         if (!stepUp && (assessment.verification || !assessment.decision.required)) {
           return sendRedirect(req, res, returnTo);
         }
-        const how = { returnTo, stepUp, freshFactor, location: returnTo };
+        const how = { returnTo, stepUp, freshFactor, location: returnTo, fromRoute: true };
         return goToDuo(instance, req, res, next, assessment, how);
       })
       .catch(next);
@@ -89,7 +89,8 @@ export function confirmRoute(instance: MfaInstance): RequestHandler {
           defer(instance, req, session, assessment);
           return sendRedirect(req, res, returnTo);
         }
-        return startDuo(instance, req, res, next, assessment, { returnTo, stepUp, freshFactor });
+        const how = { returnTo, stepUp, freshFactor, fromRoute: true };
+        return startDuo(instance, req, res, next, assessment, how);
       })
       .catch(next);
   };

@@ -35,6 +35,8 @@ export interface StartHow {
   readonly stepUp: boolean;
   /** A step-up that needs a live factor (requireRecent's `freshFactor`). */
   readonly freshFactor?: boolean;
+  /** Started from our own start route: a fail-open pass then lands on `returnTo` (no host route follows). */
+  readonly fromRoute?: boolean;
 }
 
 /**
@@ -58,13 +60,10 @@ export async function startDuo(
     return fail(instance, req, res, next, error, { type: 'mfa.failed', who, reason: 'invalid_username' });
   }
 
-  // A health check that had to ask Duo (not the cached answer) is a wait during which the person may have signed
-  // out elsewhere: only then is the session read again before it is rotated.
-  const waited = !instance.health.isFresh(tenant.duo);
   try {
     await instance.health.ensure(tenant.duo);
   } catch (error) {
-    return duoUnavailable(instance, req, res, next, assessed, error, how.stepUp);
+    return duoUnavailable(instance, req, res, next, assessed, error, how);
   }
 
   // S42: the same start again (a reload, the page opened again) goes back to the prompt already under way: no
@@ -128,7 +127,6 @@ export async function startDuo(
             confirm: undefined, // a "Continue to Duo" button is good for one start
           };
         },
-        { reload: waited },
       );
     } catch (error) {
       await instance.store.deletePending(owner, id).catch(() => undefined);
@@ -152,7 +150,7 @@ async function duoUnavailable(
   next: NextFunction,
   { user, tenant, decision }: Assessed,
   error: unknown,
-  stepUp: boolean,
+  { stepUp, fromRoute, returnTo }: StartHow,
 ): Promise<void> {
   const who = { tenant: tenant.id, username: user.username };
   const failure = isDuoMfaError(error)
@@ -213,6 +211,7 @@ async function duoUnavailable(
     },
     verification,
   );
+  if (fromRoute) return sendRedirect(req, res, returnTo);
   next();
 }
 

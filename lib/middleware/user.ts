@@ -1,7 +1,7 @@
 // Who is signed in: getUser(req) checked once, names made canonical once (S20), and the Duo username.
 
 import type { Request } from 'express';
-import { canonicalName, hasControlCharacters, hasFormatCharacters } from '../util/names';
+import { canonicalName, hasControlCharacters, hasInvisibleCharacters } from '../util/names';
 import type { MfaConfig, MfaUser } from './options';
 
 const MAX_USERNAME = 256;
@@ -78,6 +78,6 @@ export function duoUsernameOf(config: MfaConfig, user: ResolvedUser): string | u
     ? config.toDuoUsername({ ...user.raw, tenant: user.tenant, username: user.username })
     : user.username;
   if (typeof name !== 'string' || name === '' || name.length > MAX_USERNAME) return undefined;
-  if (hasControlCharacters(name) || hasFormatCharacters(name) || name !== name.trim()) return undefined;
+  if (hasControlCharacters(name) || hasInvisibleCharacters(name) || name !== name.trim()) return undefined;
   return name;
 }

@@ -55,7 +55,14 @@ export async function withFileLock<T>(target: string, task: () => Promise<T>): P
   }
 }
 
-/** Removes a lock whose writer is gone; true when it did (the caller tries again at once). */
+/** A takeover marker older than this belongs to a waiter that died mid-takeover. */
+const TAKEOVER_STALE_MS = 5_000;
+
+/**
+ * Removes a lock whose writer is gone; true when it was gone or removed (the caller tries again at once). Only one
+ * waiter at a time may take a lock over (an O_EXCL marker beside it): two waiters re-reading and removing at once
+ * could otherwise remove a fresh lock that one of them had just created, and let two writers in.
+ */
 async function takeOverIfStale(lock: string): Promise<boolean> {
   let content: string;
   let age: number;
@@ -68,9 +75,24 @@ async function takeOverIfStale(lock: string): Promise<boolean> {
   const [pid, host] = content.split(' ');
   const dead = host === hostname() && pid !== undefined && !processAlive(Number(pid));
   if (!dead && age < STALE_MS) return false;
-  // Re-read just before removing: another waiter may have taken it over and written its own token.
-  if ((await readFile(lock, 'utf8').catch(() => '')) !== content) return true;
-  await unlink(lock).catch(() => undefined);
+  const marker = `${lock}.takeover`;
+  try {
+    await (await open(marker, 'wx')).close();
+  } catch {
+    // Another waiter is taking over: wait our turn (unless that waiter died mid-takeover).
+    const markerAge = await stat(marker).then(
+      (stats) => Date.now() - stats.mtimeMs,
+      () => 0,
+    );
+    if (markerAge > TAKEOVER_STALE_MS) await unlink(marker).catch(() => undefined);
+    return false;
+  }
+  try {
+    // Still the stale lock we judged (not one a writer created since): remove it.
+    if ((await readFile(lock, 'utf8').catch(() => '')) === content) await unlink(lock).catch(() => undefined);
+  } finally {
+    await unlink(marker).catch(() => undefined);
+  }
   return true;
 }
 

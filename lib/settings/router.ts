@@ -208,12 +208,21 @@ function failed(instance: MfaInstance, res: Response, error: unknown): void {
   sendError(res, error, STATUS[error.code] ?? error.status);
 }
 
+/** Codes whose message is written for the caller; others answer their title (messages name files, hosts…). */
+const OWN_WORDS: ReadonlySet<DuoMfaErrorCode> = new Set([
+  'ERR_SETTINGS_REQUEST_INVALID',
+  'ERR_SETTINGS_CONFLICT',
+  'ERR_FORBIDDEN',
+  'ERR_SECRETS_KEY_MISSING',
+  'ERR_DUO_UNKNOWN_TENANT',
+]);
+
 function sendError(res: Response, error: DuoMfaError, status: number): void {
   const issues = error.details.issues;
   sendJson(res, status, {
     error: error.code.replace(/^ERR_(DUO_)?/, '').toLowerCase(),
     code: error.code,
-    message: error.code === 'ERR_INTERNAL' ? error.title : error.message,
+    message: OWN_WORDS.has(error.code) ? error.message : error.title,
     ...(Array.isArray(issues) ? { issues } : {}),
     ...(typeof error.details.currentVersion === 'string'
       ? { currentVersion: error.details.currentVersion }

@@ -1,7 +1,7 @@
 // Tenant self-service settings (S48): a tenant's settings as stored, with secrets masked; changes as JSON merge
 // patches with optimistic concurrency, secrets encrypted at rest, every change audited; and "Test configuration".
 
-import { isDuoMfaError, DuoMfaError } from '../errors';
+import { isDuoMfaError, DuoMfaError, type DuoMfaErrorCode } from '../errors';
 import type { MfaInstance } from '../middleware/instance';
 import { policyInvalidError } from '../policy/issues';
 import { encryptSecret } from '../policy/secrets';
@@ -63,6 +63,16 @@ const SECRETS = [
 ] as const;
 
 const SECRET_LENGTH = 40;
+
+/** What a tenant admin should check after a failed "Test configuration". */
+const CHECK: Partial<Record<DuoMfaErrorCode, string>> = {
+  ERR_DUO_CREDENTIALS: 'Check the Client ID and the Client secret: Duo refused them for this API hostname.',
+  ERR_DUO_HOST_NOT_FOUND: 'Check the API hostname: no such host exists.',
+  ERR_DUO_TLS: 'The connection to Duo could not be verified: ask whoever operates this application.',
+  ERR_DUO_CLOCK_SKEW: "This server's clock is wrong: ask whoever operates this application.",
+  ERR_DUO_UNAVAILABLE: 'Duo did not answer: check the API hostname, or try again in a few minutes.',
+  ERR_DUO_TIMEOUT: 'Duo did not answer in time: check the API hostname, or try again in a few minutes.',
+};
 
 /**
  * The tenant's settings as stored, secrets masked (`{ "set": true }`; an operator's `{ "env": "NAME" }` shown as
@@ -145,7 +155,7 @@ export async function testConnection(
   const saved = entry.state === 'ready' ? entry.tenant.duo : undefined;
   let credentials: DuoCredentials;
   try {
-    credentials = candidateCredentials(saved, duo);
+    credentials = candidateCredentials(instance, saved, duo);
   } catch (error) {
     if (isDuoMfaError(error)) return { ok: false, code: error.code, message: error.message };
     throw error;
@@ -155,11 +165,12 @@ export async function testConnection(
     return { ok: true, skewMs: Math.round(skewMs) };
   } catch (error) {
     if (!isDuoMfaError(error)) throw error;
+    // The title and what to check, never the network detail (addresses, ports, certificates) behind it.
     const skewMs = error.details.skewMs;
     return {
       ok: false,
       code: error.code,
-      message: error.message,
+      message: `${error.title}. ${CHECK[error.code] ?? error.advice}`,
       ...(typeof skewMs === 'number' ? { skewMs: Math.round(skewMs) } : {}),
     };
   }
@@ -216,8 +227,33 @@ function secretsOfPatch(
       encrypted: encryptSecret(instance.config.secretsKey, value, { tenant, field: secret.field }),
     });
   }
+  for (const path of HOST_PATHS) {
+    const host = valueAt(patch, path);
+    if (typeof host === 'string' && host !== valueAt(before, path) && !isDuoHost(instance, host)) {
+      issues.push({ path: path.join('.'), message: DUO_HOST_MESSAGE });
+    }
+  }
   if (issues.length > 0) throw policyInvalidError(issues, tenant);
   return patch;
+}
+
+/** Where a tenant names a Duo host. */
+const HOST_PATHS = [
+  ['duo', 'apiHost'],
+  ['duo', 'adminApi', 'apiHost'],
+] as const;
+
+const DUO_HOST_MESSAGE =
+  'must be the API hostname Duo showed, e.g. "api-12345678.duosecurity.com" (a Duo host: the settings API never connects elsewhere)';
+
+/**
+ * True for a host the settings API may set or test: Duo's own (`*.duosecurity.com`, `*.duofederal.com`). An app
+ * that trusts its own CA for Duo (`duoTls.ca`: the emulator, a TLS-inspecting proxy) may use any host. Otherwise a
+ * tenant admin could make the server connect to any host and port and learn what answered.
+ */
+function isDuoHost(instance: MfaInstance, host: string): boolean {
+  if (instance.config.duoCa !== undefined) return true;
+  return /^[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:duosecurity|duofederal)\.com$/i.test(host);
 }
 
 /** The tenant object with every secret replaced by `{ "set": true }` (an `{ "env" }` reference shown as it is). */
@@ -233,6 +269,7 @@ function masked(raw: Record<string, unknown>): Record<string, unknown> {
 }
 
 function candidateCredentials(
+  instance: MfaInstance,
   saved: DuoCredentials | undefined,
   duo: CandidateDuo | undefined,
 ): DuoCredentials {
@@ -246,6 +283,8 @@ function candidateCredentials(
       path: 'duo.apiHost',
       message: 'must be the API hostname, e.g. "api-12345678.duosecurity.com"',
     });
+  else if (apiHost !== saved?.apiHost && !isDuoHost(instance, apiHost))
+    issues.push({ path: 'duo.apiHost', message: DUO_HOST_MESSAGE });
   let clientSecret = duo?.clientSecret;
   if (clientSecret === undefined || isSetMarker(clientSecret)) {
     // The saved secret, only with the saved application and host it belongs to.

@@ -16,15 +16,18 @@ export function canonicalName(value: string): string {
 }
 
 /**
- * True when `value` holds an invisible Unicode format character (category Cf: zero-width spaces and joiners,
- * bidirectional marks, soft hyphens…). Such usernames are refused (S46): "alice\u200b" must never become a second,
- * unenrolled Duo user beside "alice".
+ * True when `value` holds an invisible character — Unicode category Cf (zero-width spaces and joiners,
+ * bidirectional marks, soft hyphens…) or any Default_Ignorable_Code_Point (variation selectors, the combining
+ * grapheme joiner, Hangul fillers…) — before or after NFKC. Such usernames are refused (S46): "alice\u200b" must
+ * never become a second, unenrolled Duo user beside "alice".
  *
- * @example hasFormatCharacters('alice\u200b') // true
+ * @example hasInvisibleCharacters('alice\u200b') // true
  */
-export function hasFormatCharacters(value: string): boolean {
-  return !PLAIN_ASCII.test(value) && /\p{Cf}/u.test(value);
+export function hasInvisibleCharacters(value: string): boolean {
+  return !PLAIN_ASCII.test(value) && (INVISIBLE.test(value) || INVISIBLE.test(value.normalize('NFKC')));
 }
+
+const INVISIBLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
 
 /** The closest of `candidates` to `input` when it is a plausible typo (edit distance ≤ 2, or ≤ a third). */
 export function didYouMean(input: string, candidates: Iterable<string>): string | undefined {

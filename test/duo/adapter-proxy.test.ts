@@ -151,18 +151,26 @@ describe('DuoAdapter through an outbound proxy (duoProxy)', () => {
   });
 
   describe('when the proxy fails', () => {
-    it('S44 the proxy refusing the tunnel (403) is an outage: ERR_DUO_UNAVAILABLE, for the exchange too', async () => {
+    it('S44 the proxy refusing the tunnel (403: not on its allow-list) is a misconfiguration, never an outage', async () => {
       proxy.setMode('forbid');
-      const error = await rejectsWith(adapter().healthCheck(credentials()), 'ERR_DUO_UNAVAILABLE');
+      const error = await rejectsWith(adapter().healthCheck(credentials()), 'ERR_DUO_PROXY_REFUSED');
       assert.equal(error.details.proxyStatus, 403);
-      assert.match(error.message, /did not open a tunnel to localhost:\d+ \(HTTP 403\)/);
+      assert.match(error.message, /refused to open a tunnel to localhost:\d+ \(HTTP 403\)/);
       assert.match(error.message, /http:\/\/\*\*\*\*:\*\*\*\*@127\.0\.0\.1:\d+\//);
       // Not Duo refusing the code: the request never reached Duo.
       const exchange = await rejectsWith(
         adapter().exchange(credentials(), 'some-code', 'alice'),
-        'ERR_DUO_UNAVAILABLE',
+        'ERR_DUO_PROXY_REFUSED',
       );
       assert.equal(exchange.details.proxyStatus, 403);
+    });
+
+    it('S44 a proxy that cannot reach Duo (502 for a host that does not exist) fails closed too', async () => {
+      const error = await rejectsWith(
+        adapter().healthCheck({ ...credentials(), apiHost: '127.0.0.1:1' }),
+        'ERR_DUO_PROXY_REFUSED',
+      );
+      assert.equal(error.details.proxyStatus, 502);
     });
 
     it('S44 the proxy down (connection refused) is an outage: ERR_DUO_UNAVAILABLE', async () => {

@@ -53,17 +53,30 @@ describe('the middleware reaching Duo', () => {
       assert.equal(eventsOf(t.events, 'mfa.succeeded').length, 1);
     });
 
-    it('answers 503 (failmode closed) when the proxy refuses, and never logs its credentials', async () => {
+    it('S44 a proxy refusing the tunnel fails closed even in a fail-open tenant, and never logs its credentials', async () => {
       t = createTestApp({ emulator, options: { duoProxy: proxy.url } });
       proxy.setMode('forbid');
+      const agent = agentFor(t.app);
+      await login(agent, { username: 'gina', tenant: 'globex' }); // globex: failmode open
+      const res = await agent.get('/private').set('Accept', 'text/html');
+      assert.equal(res.status, 503);
+      assert.match(res.text, /ERR_DUO_PROXY_REFUSED/);
+      assert.equal(eventsOf(t.events, 'mfa.failopen').length, 0);
+      const everything = [...t.logs, JSON.stringify(t.events), res.text].join('\n');
+      assert.ok(!everything.includes(PROXY_USER.password), 'the proxy password leaked');
+      assert.ok(!everything.includes(PROXY_USER.username), 'the proxy user name leaked');
+    });
+
+    it('answers 503 with failmode closed when the proxy is down (an outage)', async () => {
+      const down = await startConnectProxy();
+      const url = down.url;
+      await down.close();
+      t = createTestApp({ emulator, options: { duoProxy: url } });
       const agent = agentFor(t.app);
       await login(agent, { username: 'alice', roles: ['admin'] });
       const res = await agent.get('/private').set('Accept', 'text/html');
       assert.equal(res.status, 503);
       assert.match(res.text, /ERR_DUO_UNAVAILABLE/);
-      const everything = [...t.logs, JSON.stringify(t.events), res.text].join('\n');
-      assert.ok(!everything.includes(PROXY_USER.password), 'the proxy password leaked');
-      assert.ok(!everything.includes(PROXY_USER.username), 'the proxy user name leaked');
     });
 
     it('refuses an unusable duoProxy at start-up, naming the option without its credentials', () => {

@@ -155,6 +155,16 @@ describe('hardening from the attack review (S42–S47)', () => {
     await agent.get('/api/data').expect(401);
   });
 
+  it('S26 a fail-open pass reached through the start route lands on the page asked for', async () => {
+    emulator.setFault({ health: 'down' });
+    const agent = await signedIn({ username: 'gina', tenant: 'globex' } as never); // globex: failmode open
+    const res = await agent.get('/duo/start?returnTo=%2Fprivate%3Fy%3D1').set('Accept', 'text/html');
+    assert.equal(res.status, 303);
+    assert.equal(res.headers.location, '/private?y=1');
+    assert.equal(eventsOf(t.events, 'mfa.failopen').length, 1);
+    await agent.get('/private?y=1').set('Accept', 'text/html').expect(200);
+  });
+
   it('S45 a soft logout (the host deletes its user) drops the verification: the next login goes to Duo', async () => {
     const agent = await signedIn();
     await completeMfa(agent, emulator);
@@ -185,11 +195,14 @@ describe('hardening from the attack review (S42–S47)', () => {
       );
     });
 
-    it('S46 a username with an invisible format character is refused, never sent to Duo, never failing open', async () => {
+    it('S46 a username with an invisible character is refused, never sent to Duo, never failing open', async () => {
       const health = emulator.calls.health;
       for (const [username, tenant] of [
-        ['alice\u200b', 'acme'],
-        ['gina\u2060', 'globex'],
+        ['alice\u200b', 'acme'], // zero-width space (Cf)
+        ['gina\u2060', 'globex'], // word joiner (Cf)
+        ['alice\u034f', 'acme'], // combining grapheme joiner (default-ignorable, not Cf)
+        ['alice\u3164', 'acme'], // Hangul filler: NFKC makes it U+1160, default-ignorable
+        ['alice\ufe0f', 'acme'], // variation selector
       ] as const) {
         const agent = await signedIn({ username, tenant } as never);
         const page = await agent.get('/private').set('Accept', 'text/html');

@@ -2,13 +2,14 @@
 // answer its own page; without one (or when it passes the error on) the middleware's own pages answer.
 
 import assert from 'node:assert/strict';
+import { inspect } from 'node:util';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import session from 'express-session';
 import request from 'supertest';
 import { startDuoEmulator } from '../../lib/emulator/index';
 import { DuoMfaError, duoMfa, isDuoMfaError, type DuoMfaOptions, type RedisLike } from '../../lib/index';
 import { ALL_APPS, BASE_URL, testPolicy } from '../helpers/app';
-import { agentFor, login } from '../helpers/flow';
+import { agentFor, beginMfa, duoAnswers, login } from '../helpers/flow';
 
 type Emulator = Awaited<ReturnType<typeof startDuoEmulator>>;
 
@@ -136,6 +137,21 @@ describe('failures and the host app’s error handler', () => {
       const error = host.received[0];
       assert.ok(isDuoMfaError(error, 'ERR_INTERNAL'));
       assert.equal((error.cause as Error).message, 'bug in the host’s mapping');
+    });
+
+    it('S34 hands over no request body of Duo’s client in the cause: no client assertion, no code', async () => {
+      const host = hostApp(emulator, 'own-page');
+      const agent = await signedInAgent(host);
+      const callback = await duoAnswers(emulator, await beginMfa(agent));
+      const code = new URL(callback, 'http://x').searchParams.get('duo_code')!;
+      emulator.setFault({ token: 'error' });
+      const res = await agent.get(callback).set('Accept', 'text/html');
+      assert.equal(res.status, 503);
+      const error = host.received.at(-1);
+      assert.ok(isDuoMfaError(error, 'ERR_DUO_UNAVAILABLE'));
+      const everything = inspect(error, { depth: 10, showHidden: true });
+      assert.doesNotMatch(everything, /client_assertion/);
+      assert.ok(!everything.includes(code), 'Duo’s code is in the error handed to the host');
     });
 
     it('shows the middleware’s own page when the handler passes the error on', async () => {

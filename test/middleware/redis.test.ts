@@ -187,4 +187,44 @@ describe('duoMfa middleware with Redis (connect-redis + ioredis)', function () {
     assert.equal(devices[0]?.trusted, 'trusted');
     assert.deepEqual(devices[0]?.users, ['erin']);
   });
+
+  it('S8 a logout while a step-up start waits for Redis is never undone (the session is read again first)', async () => {
+    // Redis answers the challenge script late; the same browser signs out meanwhile.
+    let slow = false;
+    const delayed = new Proxy(redis, {
+      get(target, property) {
+        const value: unknown = Reflect.get(target, property);
+        if (property === 'eval') {
+          return async (...args: unknown[]) => {
+            if (slow) await new Promise((resolve) => setTimeout(resolve, 300));
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        }
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const t = createTestApp({
+      emulator,
+      redis: delayed,
+      sessionRedis: redis,
+      options: { redisPrefix: prefix },
+    });
+    apps.push(t);
+    t.app.get('/stepup', t.mfa.requireRecent(1), (_req, res) => res.send('step-up page'));
+    const agent = agentFor(t.app);
+    await login(agent, { username: 'alice', roles: ['admin'] });
+    await completeMfa(agent, emulator); // verified; the health check is now cached
+    slow = true;
+    const stepUp = agent
+      .get('/stepup')
+      .set('Accept', 'text/html')
+      .then((res) => res);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await agent.post('/logout').expect(204);
+    const started = await stepUp;
+    slow = false;
+    assert.equal(started.headers.location, '/', 'the start saw the logout and granted nothing');
+    const after = await agent.get('/private').set('Accept', 'text/html');
+    assert.equal(after.status, 401, 'still signed out');
+  });
 });

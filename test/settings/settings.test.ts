@@ -228,6 +228,49 @@ describe('tenant self-service settings (S48)', () => {
     });
   });
 
+  describe('hosts a tenant admin may name (no server-side request forgery)', () => {
+    it('accepts only Duo’s own hosts for a new API hostname when the app trusts no CA of its own', async () => {
+      t.close();
+      t = createTestApp({
+        emulator,
+        policy: file,
+        options: { secretsKey, env: { GLOBEX_SECRET: ALL_APPS[1]!.clientSecret }, duoTls: undefined },
+      });
+      const { version } = await t.mfa.settings('acme');
+      for (const apiHost of ['10.0.0.1:6379', '127.0.0.1:22', 'metadata.internal']) {
+        await assert.rejects(
+          t.mfa.updateSettings(
+            'acme',
+            { duo: { apiHost, clientSecret: NEW_SECRET } },
+            { actor: 'a', version },
+          ),
+          (error: unknown) =>
+            isDuoMfaError(error, 'ERR_POLICY_INVALID') &&
+            (error.details.issues as Array<{ path: string }>)[0]?.path === 'duo.apiHost',
+        );
+        const test = await t.mfa.testConnection('acme', { apiHost, clientSecret: NEW_SECRET });
+        assert.equal(test.ok, false);
+        assert.match(test.message ?? '', /Duo host/);
+      }
+      const duo = await t.mfa.updateSettings(
+        'acme',
+        { duo: { apiHost: 'api-12345678.duosecurity.com', clientSecret: NEW_SECRET } },
+        { actor: 'a', version },
+      );
+      assert.ok(duo.version);
+    });
+
+    it('tells a failed test in plain words, without the network detail behind it', async () => {
+      const refused = await t.mfa.testConnection('acme', {
+        apiHost: '127.0.0.1:1',
+        clientSecret: NEW_SECRET,
+      });
+      assert.equal(refused.ok, false);
+      assert.equal(refused.code, 'ERR_DUO_UNAVAILABLE');
+      assert.doesNotMatch(refused.message ?? '', /127\.0\.0\.1|ECONNREFUSED/);
+    });
+  });
+
   describe('the settings router', () => {
     let admin: express.Express;
     let allowed: boolean;
