@@ -44,7 +44,7 @@ export function httpPolicy(apiHost: string): Record<string, unknown> {
   };
 }
 
-/** The shape of the generated policy files of the policy-scale benchmark. */
+/** The shape of the generated policy files of the policy-sources benchmark. */
 export const SCALE_STAFF = { included: 900, excluded: 100 } as const;
 
 /** A username of the generated policies: e-mail-like, about 25 characters, as real directories have. */

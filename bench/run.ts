@@ -1,4 +1,4 @@
-// npm run bench: policy scale, hot path, logins and profiles, then a table and bench/RESULTS.md. Needs Redis.
+// npm run bench: policy sources at scale, hot path, logins and profiles, then a table and bench/RESULTS.md. Needs Redis.
 //
 // Options: --quick (short runs, to try the harness; figures indicative only), --only=policy,hot,login.
 
@@ -9,7 +9,6 @@ import { BENCH_APP, builtEmulator, connectRedis, deleteKeys, REDIS_URL, ROOT, ru
 import { FINDINGS } from './findings';
 import { runHotPath } from './hot-path';
 import { runLogin } from './login';
-import { runPolicyScale } from './policy-scale';
 import { runPolicySources } from './policy-sources';
 import { consoleSummary, renderMarkdown, type RunResults } from './report';
 
@@ -58,11 +57,8 @@ async function main(): Promise<void> {
   const results: { -readonly [K in keyof RunResults]: RunResults[K] } = { info: undefined! };
   try {
     if (wanted('policy')) {
-      console.log('4. policy scale');
-      results.policy = await runPolicyScale({ sizes: [10, 1_000, 10_000], calls: SETTINGS.calls });
-      console.log('5. policy sources (file, directory, Redis)');
-      // Printed, not yet in RESULTS.md: bench/policy-sources.ts renders its own table.
-      await runPolicySources({
+      console.log('4. policy sources (file, directory, Redis)');
+      results.policy = await runPolicySources({
         tenants: quick ? 1_000 : 10_000,
         calls: SETTINGS.calls,
         sizes: [10, 1_000, 10_000],
