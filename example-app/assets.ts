@@ -28,6 +28,7 @@ a{color:#1a5fc7}
 .top form{margin:0}
 .top button{background:transparent;border:1px solid #8ea0c4;color:#fff;border-radius:4px;padding:.3rem .8rem;cursor:pointer;font:inherit;white-space:nowrap}
 main{max-width:60rem;margin:2rem auto;padding:0 1.5rem}
+body[data-page=mfa-settings] main{max-width:74rem}
 .card{background:#fff;border-radius:8px;padding:1.25rem 1.5rem;margin:0 0 1.25rem;box-shadow:0 1px 3px rgba(0,0,0,.1)}
 .message{max-width:36rem;margin:6vh auto}
 h1{font-size:1.5rem;margin:0 0 1rem}
@@ -83,8 +84,8 @@ button:disabled{opacity:.55;cursor:default}
 .field-error{color:#8b1c1c;font-size:.9rem;font-weight:600;margin:.35rem 0 0}
 .field-error span{display:block}
 .field.invalid input,.field.invalid .chips-editor,.field.invalid .choices,.field.invalid table{border-color:#c62828;box-shadow:0 0 0 1px #c62828}
-.switch{display:inline-flex;align-items:center;gap:.6rem;cursor:pointer;padding-top:.2rem}
-.switch input{position:absolute;opacity:0;width:2.6rem;height:1.4rem;margin:0}
+.switch{position:relative;display:inline-flex;align-items:center;gap:.6rem;cursor:pointer;padding-top:.2rem}
+.switch input{position:absolute;left:0;top:.2rem;z-index:1;opacity:0;width:2.6rem;height:1.4rem;margin:0;cursor:pointer}
 .slider{width:2.6rem;height:1.4rem;border-radius:999px;background:#c9ced8;position:relative;transition:background .15s}
 .slider::after{content:"";position:absolute;top:.15rem;left:.15rem;width:1.1rem;height:1.1rem;border-radius:50%;background:#fff;box-shadow:0 1px 2px rgba(0,0,0,.3);transition:left .15s}
 .switch input:checked+.slider{background:#1e8a4c}

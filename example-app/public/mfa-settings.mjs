@@ -363,7 +363,11 @@ function init(root) {
     );
   }
 
+  let conflicted = false; // the status says the settings changed elsewhere: the notice below would repeat it
+
   function showConflict() {
+    conflicted = true;
+    changedElsewhere.hidden = true;
     const reload = h(
       'button',
       { type: 'button', class: 'small', id: 'reload-settings' },
@@ -731,7 +735,7 @@ function init(root) {
       .then((body) => {
         if (!body || !body.revision || body.revision === seenRevision || leaving) return;
         if (busy || held > 0 || refreshDirty()) {
-          changedElsewhere.hidden = false;
+          changedElsewhere.hidden = conflicted;
           return;
         }
         leaving = true;

@@ -4,6 +4,7 @@
 // against the emulator), and the grace period for a newly included person.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import { generateSecretsKey } from '../../lib/policy/index';
 import { followAuthorize } from '../helpers/duo';
 import {
   capturingLogger,
+  EXAMPLE_DIR,
   exampleAdminApplications,
   exampleApplications,
   examplePolicy,
@@ -134,6 +136,16 @@ describe('example portal: editable MFA Settings, the settings API and staff reco
     const script = await request(portal).get('/assets/mfa-settings.mjs').expect(200);
     assert.match(script.headers['content-type']!, /text\/javascript/);
     assert.match(script.text, /'If-Match': `"\$\{version\}"`/);
+    // The script is not linted or type-checked (it runs in browsers): at least it must parse, even where the
+    // browser tests are skipped.
+    const checked = spawnSync(
+      process.execPath,
+      ['--check', join(EXAMPLE_DIR, 'public', 'mfa-settings.mjs')],
+      {
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(checked.status, 0, checked.stderr);
   });
 
   it("saves a change through the settings API: written to the file, in force at the next sign-in, audited with the admin's name", async () => {
