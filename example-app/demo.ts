@@ -111,7 +111,7 @@ export const DEMO_LOGINS: readonly DemoLogin[] = [
     name: 'Nora Sales',
     password: DEMO_PASSWORD,
     demonstrates:
-      'newly included: not asked until alice adds role "sales"; with an Enforce-from date ahead she may choose Remind me later',
+      'newly included: not asked until alice adds role "sales"; with a grace period date ahead she may choose Remind me later',
     // New to Duo: once the grace period is over, her first Duo sign-in enrolls her phone.
     duo: { enrolled: false },
   },
