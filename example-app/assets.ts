@@ -1,5 +1,5 @@
-// The portal's only static files, served from memory: the stylesheet, the MFA Settings page's small script that
-// reloads the page when the policy file changes, and the favicon. No external assets (the CSP allows 'self').
+// The portal's static files served from memory: the stylesheet and the favicon. (The MFA Settings page's script is
+// a file of its own, public/mfa-settings.mjs.) No external assets: the CSP allows 'self' only.
 
 /**
  * /favicon.ico: a 32×32 PNG inside an ICO container (a blue shield with a check mark on the header's navy).
@@ -28,6 +28,7 @@ a{color:#1a5fc7}
 .top form{margin:0}
 .top button{background:transparent;border:1px solid #8ea0c4;color:#fff;border-radius:4px;padding:.3rem .8rem;cursor:pointer;font:inherit;white-space:nowrap}
 main{max-width:60rem;margin:2rem auto;padding:0 1.5rem}
+body[data-page=mfa-settings] main{max-width:74rem}
 .card{background:#fff;border-radius:8px;padding:1.25rem 1.5rem;margin:0 0 1.25rem;box-shadow:0 1px 3px rgba(0,0,0,.1)}
 .message{max-width:36rem;margin:6vh auto}
 h1{font-size:1.5rem;margin:0 0 1rem}
@@ -65,6 +66,72 @@ thead th{background:#f6f7f9}
 .login input,.login select{width:100%;padding:.55rem;font:inherit;border:1px solid #c4c8d0;border-radius:6px;background:#fff}
 .login button{width:100%;margin-top:1.2rem;padding:.65rem;border:0;border-radius:6px;background:#1a5fc7;color:#fff;font:inherit;font-weight:600;cursor:pointer}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.9em;overflow-wrap:anywhere}
+h3{font-size:1rem;margin:1.5rem 0 .25rem}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+fieldset{border:0;margin:0;padding:0;min-width:0}
+input[type=text],input[type=password],input[type=number],input[type=datetime-local]{font:inherit;padding:.4rem .55rem;border:1px solid #c4c8d0;border-radius:6px;background:#fff;max-width:100%}
+input[type=text],input[type=password]{width:26rem}
+input.narrow{width:6rem}
+input:focus-visible,button:focus-visible{outline:2px solid #1a5fc7;outline-offset:1px}
+button.small{font:inherit;font-size:.9rem;padding:.3rem .75rem;border:0;border-radius:6px;background:#1a5fc7;color:#fff;cursor:pointer;white-space:nowrap}
+button.small.secondary{background:#e8ebf1;color:#1d2330}
+button:disabled{opacity:.55;cursor:default}
+.field{display:grid;grid-template-columns:12rem 1fr;gap:.5rem 1rem;padding:.7rem 0;border-bottom:1px solid #e3e6ec}
+.field:last-child{border-bottom:0}
+.field-label{font-weight:600;color:#39414f;padding-top:.35rem}
+.field-control{min-width:0}
+.hint{color:#5a6275;font-size:.85rem;margin:.3rem 0 0}
+.field-error{color:#8b1c1c;font-size:.9rem;font-weight:600;margin:.35rem 0 0}
+.field-error span{display:block}
+.field.invalid input,.field.invalid .chips-editor,.field.invalid .choices,.field.invalid table{border-color:#c62828;box-shadow:0 0 0 1px #c62828}
+.switch{position:relative;display:inline-flex;align-items:center;gap:.6rem;cursor:pointer;padding-top:.2rem}
+.switch input{position:absolute;left:0;top:.2rem;z-index:1;opacity:0;width:2.6rem;height:1.4rem;margin:0;cursor:pointer}
+.slider{width:2.6rem;height:1.4rem;border-radius:999px;background:#c9ced8;position:relative;transition:background .15s}
+.slider::after{content:"";position:absolute;top:.15rem;left:.15rem;width:1.1rem;height:1.1rem;border-radius:50%;background:#fff;box-shadow:0 1px 2px rgba(0,0,0,.3);transition:left .15s}
+.switch input:checked+.slider{background:#1e8a4c}
+.switch input:checked+.slider::after{left:1.35rem}
+.switch input:focus-visible+.slider{outline:2px solid #1a5fc7;outline-offset:2px}
+.switch-state{font-weight:600}
+.chips-editor{display:flex;flex-wrap:wrap;align-items:center;gap:.35rem;border:1px solid #c4c8d0;border-radius:6px;padding:.35rem .45rem;background:#fff}
+.chip-list{display:contents;list-style:none}
+.chips-editor .chip{display:inline-flex;align-items:center;gap:.2rem;margin:0;padding:.05rem .2rem .05rem .6rem}
+.chip-remove{border:0;background:transparent;color:#1d3b78;font-size:1.05rem;line-height:1;padding:0 .3rem;border-radius:999px;cursor:pointer}
+.chip-remove:hover{background:#cfdaf5}
+.chip-none{color:#7a8190;font-style:italic;font-size:.85rem}
+.chip-adder{display:inline-flex;gap:.35rem;flex:1;min-width:12rem}
+.chip-adder input{flex:1;min-width:6rem;width:auto;border:0;padding:.25rem}
+.chip-adder input:focus-visible{outline:0}
+.choices{display:flex;flex-direction:column;gap:.3rem;padding-top:.25rem}
+.choice{display:flex;gap:.5rem;align-items:baseline;cursor:pointer}
+.inline-inputs{display:inline-flex;flex-wrap:wrap;gap:.5rem;align-items:center}
+#temporary-bypass tr.expired td{color:#8a909c;background:#f6f7f9}
+#temporary-bypass tr.expired td:first-child{text-decoration:line-through}
+#temporary-bypass tr.added td{background:#f2f8ff}
+.bypass-add{display:grid;grid-template-columns:minmax(8rem,1fr) auto minmax(10rem,2fr) auto;gap:.5rem;align-items:end;margin-top:.8rem}
+.bypass-add label{display:flex;flex-direction:column;font-size:.85rem;font-weight:600;color:#39414f;gap:.2rem}
+.bypass-add input{width:100%}
+.test-configuration{display:flex;flex-direction:column;align-items:flex-start;gap:.6rem;padding:.7rem 0 0 13rem}
+#test-result{width:100%}
+#test-result p{margin:.2rem 0}
+.field.wide{display:block}
+.savebar{display:flex;flex-wrap:wrap;gap:.75rem;align-items:center;background:#fff;border-top:1px solid #e3e6ec;box-shadow:0 -2px 6px rgba(0,0,0,.06);padding:.75rem 1.5rem;margin:0 0 1.25rem;border-radius:8px}
+.savebar.dirty{position:sticky;bottom:0;z-index:1;border-color:#e8d48a}
+#unsaved-note{color:#8a5a00;font-weight:600}
+#settings-status{margin:0 0 1rem}
+#settings-status p{margin:.2rem 0}
+#settings-status ul{margin:.3rem 0 0;padding-left:1.2rem}
+#changed-elsewhere{margin:0 0 1rem}
+.grace{color:#8a5a00;font-weight:600}
+.account{font-weight:600}
+.account-enrolled{color:#126632}
+.account-not-enrolled{color:#8a5a00}
+.account-not-in-duo,.account-error{color:#5a6275}
+.recovery-buttons{display:flex;flex-wrap:wrap;gap:.4rem}
+.staff-result{margin-top:.5rem;font-size:.9rem}
+.staff-result p{margin:.2rem 0}
+.bypass-code{font-size:1.15rem;font-weight:700;letter-spacing:.08em;background:#fff;padding:.05rem .4rem;border-radius:4px}
+.activation-link{word-break:break-all}
+#staff-list td{vertical-align:top}
 @media (max-width:40rem){
 .top{display:grid;grid-template-columns:auto 1fr auto;gap:.5rem .75rem;padding:.6rem 1rem}
 .tenant{justify-self:start}
@@ -81,31 +148,12 @@ table.list thead{display:none}
 table.list tr{display:block;border:1px solid #e3e6ec;border-radius:6px;padding:.4rem .7rem;margin:0 0 .6rem}
 table.list td{display:block;position:relative;border:0;padding:.2rem 0 .2rem 7rem;min-height:1.9rem}
 table.list td::before{content:attr(data-label);position:absolute;left:0;top:.25rem;width:6.5rem;font-weight:600;color:#5a6275;font-size:.85rem}
+.field{display:block;padding:.6rem 0}
+.field-label{display:block;padding:0 0 .3rem}
+input[type=text],input[type=password]{width:100%}
+.chip-adder{min-width:0;flex-basis:100%}
+.bypass-add{grid-template-columns:1fr}
+.test-configuration{padding-left:0}
+.savebar{padding:.6rem .75rem}
 }
-`.trimStart();
-
-/**
- * /assets/mfa-settings.js: every 2 s, asks whether the policy in force or the state of the file on disk changed,
- * and reloads the page when it did, so an admin sees an edit of the JSON file without pressing reload.
- */
-export const SETTINGS_JS = `
-(function () {
-  'use strict';
-  var root = document.getElementById('mfa-settings');
-  if (!root || !window.fetch) return;
-  var seen = root.getAttribute('data-revision');
-  var timer = setInterval(function () {
-    fetch('/admin/mfa-settings/revision', { headers: { Accept: 'application/json' }, credentials: 'same-origin' })
-      .then(function (res) {
-        if (!res.ok) throw new Error('status ' + res.status);
-        return res.json();
-      })
-      .then(function (body) {
-        if (body && body.revision && body.revision !== seen) window.location.reload();
-      })
-      .catch(function () {
-        clearInterval(timer); // signed out or MFA needed again: stop polling, the next navigation handles it
-      });
-  }, 2000);
-})();
 `.trimStart();

@@ -99,7 +99,21 @@ export const DEMO_LOGINS: readonly DemoLogin[] = [
     roles: ['finance'],
     name: 'Frank Finance',
     password: DEMO_PASSWORD,
-    demonstrates: 'temporaryBypass (lost phone): not asked until the date in the file',
+    demonstrates:
+      'temporaryBypass (new phone): not asked until the date in the file; alice can send him a Duo Mobile reactivation',
+    // Enrolled in Duo (his old phone): what "Send reactivation" resets.
+    duo: {},
+  },
+  {
+    username: 'nora',
+    tenant: 'acme',
+    roles: ['sales'],
+    name: 'Nora Sales',
+    password: DEMO_PASSWORD,
+    demonstrates:
+      'newly included: not asked until alice adds role "sales"; with a grace period date ahead she may choose Remind me later',
+    // New to Duo: once the grace period is over, her first Duo sign-in enrolls her phone.
+    duo: { enrolled: false },
   },
   {
     username: 'carol',

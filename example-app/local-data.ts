@@ -1,10 +1,12 @@
 // What the example keeps on disk between starts (example-app/.data/, ignored by git): a development session
-// secret and the Duo emulator's CA, so signed cookies, Redis sessions and a browser's trust survive a restart.
+// secret, a development secretsKey and the Duo emulator's CA, so signed cookies, Redis sessions, secrets saved on
+// MFA Settings and a browser's trust survive a restart.
 
 import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEmulatorCa, type EmulatorCertificateAuthority } from 'express-duo-mfa/emulator';
+import { generateSecretsKey, parseSecretsKey } from 'express-duo-mfa/policy';
 
 /** Owner only: the secret signs session cookies and the CA key signs certificates a browser may trust. */
 const FILE_MODE = 0o600;
@@ -15,6 +17,8 @@ const MIN_SECRET_LENGTH = 32;
 /** The files of the data directory. */
 export const DATA_FILES = {
   sessionSecret: 'session-secret',
+  /** The key that encrypts Duo secrets saved through MFA Settings (32 random bytes, base64). */
+  secretsKey: 'secrets-key',
   /** `{ cert, key }` as createEmulatorCa() returns it. */
   emulatorCa: 'emulator-ca.json',
   /** The CA certificate alone, for browsers and `duo-mfa health --ca`. */
@@ -52,6 +56,43 @@ export function sessionSecret(dir: string, env: NodeJS.ProcessEnv): Kept<string>
   const value = randomBytes(32).toString('hex');
   const note =
     saved === undefined ? undefined : `${file} held a secret shorter than ${MIN_SECRET_LENGTH} characters`;
+  const written = writePrivate(dir, file, `${value}\n`);
+  return written === true
+    ? { value, origin: 'created', file, note }
+    : { value, origin: 'temporary', note: written };
+}
+
+/**
+ * The `secretsKey` that encrypts the Duo secrets an admin saves on MFA Settings: `DUO_MFA_SECRETS_KEY` from the
+ * environment when set (a malformed one throws a TypeError naming it); otherwise the one saved in `dir` (made with
+ * generateSecretsKey() and mode 0600 on first start). When `dir` cannot be written, a key for this run only: secrets
+ * saved during it cannot be opened after a restart.
+ *
+ * @example
+ * ```ts
+ * const key = secretsKey('example-app/.data', process.env);
+ * duoMfa({ policy, baseUrl, secretsKey: key.value });
+ * ```
+ */
+export function secretsKey(dir: string, env: NodeJS.ProcessEnv): Kept<string> {
+  const fromEnv = env.DUO_MFA_SECRETS_KEY;
+  if (fromEnv !== undefined && fromEnv !== '') {
+    parseSecretsKey(fromEnv, 'DUO_MFA_SECRETS_KEY'); // a malformed key: a TypeError naming the variable
+    return { value: fromEnv, origin: 'environment' };
+  }
+  const file = join(dir, DATA_FILES.secretsKey);
+  const saved = readPrivate(file)?.trim();
+  let note: string | undefined;
+  if (saved !== undefined) {
+    try {
+      if (parseSecretsKey(saved, file) !== undefined) return { value: saved, origin: 'kept', file };
+    } catch {
+      // not a key: replaced below
+    }
+    // Replacing it loses nothing that still opens: a key that does not parse never encrypted anything.
+    note = `${file} did not hold a key (32 random bytes in base64): a new one replaced it`;
+  }
+  const value = generateSecretsKey();
   const written = writePrivate(dir, file, `${value}\n`);
   return written === true
     ? { value, origin: 'created', file, note }

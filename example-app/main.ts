@@ -5,8 +5,9 @@
 //   npm start -- ./my-duo-mfa.json         # your own policy file (real Duo apiHosts talk to real Duo)
 //   REDIS_URL=redis://127.0.0.1:6379 npm start
 //
-// A development session secret and the emulator's CA are kept in example-app/.data/ (PORTAL_DATA_DIR), so
-// sessions and the browser's trust in the emulator survive a restart.
+// A development session secret, a development secretsKey (it encrypts the Duo secrets an admin saves on MFA
+// Settings) and the emulator's CA are kept in example-app/.data/ (PORTAL_DATA_DIR), so sessions, saved secrets and
+// the browser's trust in the emulator survive a restart.
 
 import { createServer, type Server } from 'node:http';
 import { join, relative, resolve } from 'node:path';
@@ -16,7 +17,7 @@ import { isDuoMfaError } from 'express-duo-mfa';
 import { loadPolicyFile, type CompiledPolicy } from 'express-duo-mfa/policy';
 import { startDuoEmulator, type DuoEmulator } from 'express-duo-mfa/emulator';
 import { DEMO_LOGINS, DEMO_PASSWORD, TENANTS, scriptDemoUsers } from './demo';
-import { DATA_FILES, emulatorCa, sessionSecret, type Kept } from './local-data';
+import { DATA_FILES, emulatorCa, secretsKey, sessionSecret, type Kept } from './local-data';
 import { consoleLogger, createApp, type PortalApp } from './portal';
 
 const logger = consoleLogger({ debug: process.env.DEBUG === '1' });
@@ -28,9 +29,11 @@ async function main(): Promise<void> {
   const policyPath = resolve(
     process.argv[2] ?? process.env.DUO_MFA_POLICY ?? join(__dirname, 'duo-mfa.json'),
   );
-  const policy = loadPolicy(policyPath);
   const dataDir = resolve(process.env.PORTAL_DATA_DIR || join(__dirname, '.data'));
   const secret = sessionSecret(dataDir, process.env);
+  // Before the policy: a secret an admin saved on MFA Settings is in the file encrypted with this key.
+  const key = loadSecretsKey(dataDir);
+  const policy = loadPolicy(policyPath, key.value);
 
   const closers: Array<() => Promise<void> | void> = [];
   const shutdown = async (exitCode: number) => {
@@ -73,11 +76,12 @@ async function main(): Promise<void> {
       duoTls: duo.tls,
       redis,
       sessionSecret: secret.value,
+      secretsKey: key.value,
       logger,
     });
     closers.push(() => portal.close());
     server.on('request', portal);
-    printBanner({ baseUrl, policyPath, policy, duo, secret, dataDir, redisUrl: process.env.REDIS_URL });
+    printBanner({ baseUrl, policyPath, policy, duo, secret, key, redisUrl: process.env.REDIS_URL });
   } catch (error) {
     if (error instanceof StartError) {
       console.error(`\nCannot start the example: ${error.message}\n`);
@@ -103,9 +107,19 @@ function parsePort(value: string | undefined): number {
   return port;
 }
 
-function loadPolicy(path: string): CompiledPolicy {
+function loadSecretsKey(dataDir: string): Kept<string> {
   try {
-    return loadPolicyFile(path);
+    return secretsKey(dataDir, process.env);
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    console.error(`\nCannot start the example: ${error.message}. Unset it to use a development key.\n`);
+    process.exit(2);
+  }
+}
+
+function loadPolicy(path: string, key: string): CompiledPolicy {
+  try {
+    return loadPolicyFile(path, { secretsKey: key });
   } catch (error) {
     if (isDuoMfaError(error)) {
       const issues = (error.details.issues as Array<{ path: string; message: string }> | undefined) ?? [];
@@ -126,6 +140,8 @@ interface DuoSetup {
   caFile: string | undefined;
   tls: { ca: string | string[] } | undefined;
   emulated: string[];
+  /** Tenants whose Admin API application (staff status and recovery) the emulator serves. */
+  adminApi: string[];
   real: Array<{ tenant: string; apiHost: string }>;
 }
 
@@ -147,14 +163,27 @@ async function startDuo(policy: CompiledPolicy, policyPath: string, dataDir: str
     .filter((t) => !loopbackAddress(t.duo.apiHost))
     .map((t) => ({ tenant: t.id, apiHost: t.duo.apiHost }));
   if (emulatedTenants.length === 0)
-    return { emulator: undefined, ca: undefined, caFile: undefined, tls: undefined, emulated: [], real };
+    return {
+      emulator: undefined,
+      ca: undefined,
+      caFile: undefined,
+      tls: undefined,
+      emulated: [],
+      adminApi: [],
+      real,
+    };
 
-  const addresses = new Set(emulatedTenants.map((t) => t.duo.apiHost.trim().toLowerCase()));
+  // Every emulated apiHost, the Admin API applications' included: one emulator serves them all.
+  const hosts = emulatedTenants.flatMap((t) => [
+    t.duo.apiHost,
+    ...(t.duo.adminApi && loopbackAddress(t.duo.adminApi.apiHost) ? [t.duo.adminApi.apiHost] : []),
+  ]);
+  const addresses = new Set(hosts.map((apiHost) => apiHost.trim().toLowerCase()));
   const { host, port } = loopbackAddress(emulatedTenants[0]!.duo.apiHost)!;
-  if (new Set(emulatedTenants.map((t) => JSON.stringify(loopbackAddress(t.duo.apiHost)))).size > 1) {
+  if (new Set(hosts.map((apiHost) => JSON.stringify(loopbackAddress(apiHost)))).size > 1) {
     throw new StartError(
       `the tenants on this machine use different emulator addresses (${[...addresses].join(', ')}) in ` +
-        `${displayPath(policyPath)}: give them all the same apiHost, e.g. "127.0.0.1:8443".`,
+        `${displayPath(policyPath)}: give them all the same apiHost (adminApi.apiHost included), e.g. "127.0.0.1:8443".`,
     );
   }
   const applications = new Map<string, { clientId: string; clientSecret: string; name: string }>();
@@ -167,12 +196,23 @@ async function startDuo(policy: CompiledPolicy, policyPath: string, dataDir: str
     });
   }
 
+  // Their Admin API applications: staff status, reactivation and bypass codes on MFA Settings.
+  const adminTenants = emulatedTenants.filter(
+    (t) => t.duo.adminApi && loopbackAddress(t.duo.adminApi.apiHost),
+  );
+  const adminApplications = adminTenants.map((t) => ({
+    integrationKey: t.duo.adminApi!.integrationKey,
+    secretKey: t.duo.adminApi!.secretKey,
+    name: `${TENANTS.find((known) => known.id === t.id)?.name ?? t.id} Admin API`,
+  }));
+
   // The same CA at every start: a browser told to trust it (or to proceed) keeps doing so after a restart.
   const ca = await emulatorCa(dataDir);
   let emulator: DuoEmulator;
   try {
     emulator = await startDuoEmulator({
       applications: [...applications.values()],
+      adminApplications,
       mode: 'interactive',
       host,
       port,
@@ -197,7 +237,15 @@ async function startDuo(policy: CompiledPolicy, policyPath: string, dataDir: str
   const caFile = ca.file ? join(dataDir, DATA_FILES.emulatorCaPem) : undefined;
   // Tenants on real Duo and on the emulator at once: trust the public roots (real Duo) and the emulator's CA.
   const tls = real.length > 0 ? { ca: [...rootCertificates, emulator.ca] } : { ca: emulator.ca };
-  return { emulator, ca, caFile, tls, emulated: emulatedTenants.map((t) => t.id), real };
+  return {
+    emulator,
+    ca,
+    caFile,
+    tls,
+    emulated: emulatedTenants.map((t) => t.id),
+    adminApi: adminTenants.map((t) => t.id),
+    real,
+  };
 }
 
 async function connectRedis(url: string): Promise<Redis> {
@@ -260,10 +308,10 @@ function printBanner(info: {
   policy: CompiledPolicy;
   duo: DuoSetup;
   secret: Kept<string>;
-  dataDir: string;
+  key: Kept<string>;
   redisUrl: string | undefined;
 }): void {
-  const { duo, secret } = info;
+  const { duo, secret, key } = info;
   const policyFile = displayPath(info.policyPath);
   const lines: string[] = ['', 'Staff Portal — the express-duo-mfa example', ''];
   lines.push(`  Open      ${info.baseUrl}`);
@@ -275,9 +323,15 @@ function printBanner(info: {
       `  Duo       offline emulator at ${duo.emulator.url} for ${duo.emulated.join(', ')} (interactive: enroll, Send me a Push, Approve / Deny / Report fraud)`,
       `            Your browser warns about its certificate: choose Advanced → Proceed, or ${trust}.`,
     );
+    if (duo.adminApi.length > 0)
+      lines.push(
+        `            Admin API for ${duo.adminApi.join(', ')}: MFA Settings shows each person's Duo status, Send reactivation, Issue bypass code`,
+      );
   }
   for (const { tenant, apiHost } of duo.real) lines.push(`  Duo       real Duo at ${apiHost} for ${tenant}`);
-  lines.push(`  Policy    ${policyFile} — edit it and watch Admin Tools → MFA Settings update`);
+  lines.push(
+    `  Policy    ${policyFile} — change it on Admin Tools → MFA Settings (as alice), or edit the file and watch the page update`,
+  );
   for (const tenant of info.policy.tenants.values()) {
     if (tenant.challengeLimit > DEFAULT_CHALLENGE_LIMIT)
       lines.push(
@@ -290,7 +344,8 @@ function printBanner(info: {
       : `  Sessions  memory store, gone at each restart (REDIS_URL=redis://127.0.0.1:6379 npm start to keep them in Redis)`,
   );
   lines.push(`  Secret    ${secretLine(secret)}`);
-  for (const note of [secret.note, duo.ca?.note]) if (note) lines.push(`            Note: ${note}`);
+  lines.push(`  Key       ${keyLine(key)}`);
+  for (const note of [secret.note, key.note, duo.ca?.note]) if (note) lines.push(`            Note: ${note}`);
   lines.push('', `Demo logins — the password is ${DEMO_PASSWORD} for everyone:`, '');
   const rows = DEMO_LOGINS.map((login) => [
     TENANTS.find((t) => t.id === login.tenant)?.name ?? login.tenant,
@@ -323,6 +378,20 @@ function secretLine(secret: Kept<string>): string {
       return `development secret ${secret.origin === 'created' ? 'created in' : 'kept in'} ${displayPath(
         secret.file!,
       )} (0600, ignored by git; with the emulator's CA beside it): cookies stay valid across restarts. SESSION_SECRET overrides it.`;
+  }
+}
+
+/** Where the secretsKey came from, in the banner's words. */
+function keyLine(key: Kept<string>): string {
+  switch (key.origin) {
+    case 'environment':
+      return 'DUO_MFA_SECRETS_KEY from the environment encrypts the Duo secrets saved on MFA Settings';
+    case 'temporary':
+      return 'a secretsKey for this run only encrypts the Duo secrets saved on MFA Settings (they cannot be opened after a restart): the data directory cannot be written';
+    default:
+      return `development secretsKey ${key.origin === 'created' ? 'created in' : 'kept in'} ${displayPath(
+        key.file!,
+      )} (0600, ignored by git): it encrypts the Duo secrets saved on MFA Settings. DUO_MFA_SECRETS_KEY overrides it; in production keep the key with your other secrets.`;
   }
 }
 

@@ -1,7 +1,7 @@
 // Server-rendered pages of the staff portal. Every piece of text that comes from a user, the session, the
 // policy file or Duo goes through escapeHtml(); the only markup is written here.
 
-import type { DeviceSummary, DuoMfaRequestState, TenantSettings, Verification } from 'express-duo-mfa';
+import type { DuoMfaRequestState, Verification } from 'express-duo-mfa';
 
 /** The signed-in staff member as the session keeps them. */
 export interface PortalUser {
@@ -21,7 +21,7 @@ export function escapeHtml(value: unknown): string {
 
 type Section = 'dashboard' | 'verification' | 'admin' | undefined;
 
-interface LayoutOptions {
+export interface LayoutOptions {
   readonly title: string;
   readonly body: string;
   readonly user?: PortalUser | undefined;
@@ -29,6 +29,7 @@ interface LayoutOptions {
   readonly current?: Section;
   /** False for pages met before the Duo check is done (failures): the user and Log out, without the menu. */
   readonly nav?: boolean;
+  /** A same-origin module script for the page (the CSP allows no inline script). */
   readonly script?: string;
   /** `data-page` on <body>, for tests and screenshots. */
   readonly page: string;
@@ -38,7 +39,15 @@ export function isAdmin(user: PortalUser): boolean {
   return user.roles.includes('admin');
 }
 
-function layout(options: LayoutOptions): string {
+/**
+ * The portal's page frame: header (brand, organization, menu, who is signed in, Log out) and the page's body.
+ *
+ * @example
+ * ```ts
+ * layout({ title: 'Reports', page: 'reports', user, tenantName: 'Acme Corp', body: '<h1>Reports</h1>' });
+ * ```
+ */
+export function layout(options: LayoutOptions): string {
   const { user } = options;
   const link = (href: string, label: string, section: Section, id: string) =>
     `<a href="${href}" id="${id}"${options.current === section ? ' aria-current="page"' : ''}>${escapeHtml(label)}</a>`;
@@ -59,7 +68,7 @@ ${nav}
 <form method="post" action="/logout"><button type="submit" id="logout">Log out</button></form>
 </header>`
     : `<header class="top"><a class="brand" href="/login">Staff Portal</a></header>`;
-  const script = options.script ? `<script src="${options.script}" defer></script>` : '';
+  const script = options.script ? `<script type="module" src="${escapeHtml(options.script)}"></script>` : '';
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -175,7 +184,8 @@ ${notice}${error}
   });
 }
 
-function trustBadge(trusted: string | undefined, id?: string): string {
+/** A device's trust status as a coloured word. */
+export function trustBadge(trusted: string | undefined, id?: string): string {
   if (trusted === undefined) return '<span class="none">not reported</span>';
   const attr = id ? ` id="${id}"` : '';
   return `<span class="trust trust-${escapeHtml(trusted.replace(/\s+/g, '-'))}"${attr}>${escapeHtml(trusted)}</span>`;
@@ -195,13 +205,20 @@ const VOUCHERS: Readonly<Record<string, string>> = {
   generic: 'Trusted Endpoints Generic',
 };
 
-function voucherName(code: string): string {
+/** What vouched for a device, by the name people know it by (`ivanti` → Ivanti Neurons for MDM). */
+export function voucherName(code: string): string {
   return Object.prototype.hasOwnProperty.call(VOUCHERS, code) ? VOUCHERS[code]! : code;
 }
 
 /** One line saying how this request passed the MFA gate. */
 function mfaSummary(state: DuoMfaRequestState | undefined): string {
   if (!state) return '<span class="none">unknown</span>';
+  if (!state.verified && state.reason.code === 'grace_period') {
+    const until = new RegExp(ISO_TIMESTAMP.source).exec(state.reason.detail)?.[0];
+    return `Duo set-up postponed: you chose “Remind me later”. Your organization requires Duo from ${escapeHtml(
+      formatTime(until),
+    )}.`;
+  }
   if (state.verified) {
     const how =
       state.via === 'failopen' ? 'let in while Duo was unreachable (fail-open)' : 'verified with Duo';
@@ -213,7 +230,7 @@ function mfaSummary(state: DuoMfaRequestState | undefined): string {
 }
 
 /** A key/value table: one row per fact, label left (above on a phone). */
-function facts(
+export function facts(
   rows: ReadonlyArray<readonly [label: string, html: string, id?: string]>,
   id?: string,
 ): string {
@@ -226,7 +243,7 @@ function facts(
 }
 
 /** A list table: column headers on a wide screen, one card per row (each value labelled) on a phone. */
-function list(
+export function list(
   id: string | undefined,
   headers: readonly string[],
   rows: ReadonlyArray<readonly string[]>,
@@ -339,13 +356,14 @@ ${body}
 </section>
 <section class="card">
 <h2>Lost or changed your phone?</h2>
-<p>Ask your administrator: they re-activate Duo Mobile on your new phone, and can give you a short temporary
-bypass while they do.</p>
+<p>Ask your administrator: from MFA Settings they send a new Duo Mobile activation to your phone, and can give
+you a one-time bypass code (or a short temporary bypass) to sign in meanwhile.</p>
 </section>`,
   });
 }
 
-function chips(values: readonly string[]): string {
+/** Read-only chips: one per value, or "none". */
+export function chips(values: readonly string[]): string {
   return values.length === 0
     ? '<span class="none">none</span>'
     : values.map((v) => `<span class="chip">${escapeHtml(v)}</span>`).join('');
@@ -366,176 +384,10 @@ export function adminToolsPage(view: AdminToolsView): string {
     body: `<h1>Admin Tools — ${escapeHtml(view.tenantName)}</h1>
 <section class="card tool">
 <h2><a href="/admin/mfa-settings" id="tool-mfa-settings">MFA Settings</a></h2>
-<p>Who is asked for Duo at sign-in, what happens when Duo is unreachable, trusted endpoints, and the devices
-seen so far.</p>
+<p>Who is asked for Duo at sign-in, a grace period for newcomers, temporary bypasses, what happens when Duo is
+unreachable, trusted endpoints and your Duo application — and each person's Duo account, with a new Duo Mobile
+activation or a bypass code for someone who changed phones.</p>
 </section>`,
-  });
-}
-
-/** A problem of the policy file on disk, as the MFA Settings page lists it. */
-export interface FileProblem {
-  /** A JSON path such as `tenants.acme.failmode`, or undefined for the whole file. */
-  readonly where: string | undefined;
-  /** Plain words: "line 3, column 5: expected a property name", "the file does not exist". */
-  readonly message: string;
-}
-
-export interface SettingsView {
-  readonly user: PortalUser;
-  readonly tenantName: string;
-  readonly settings: TenantSettings;
-  /** Changes when the policy in force or the file on disk changes: the page's script reloads on a new value. */
-  readonly revision: string;
-  /** Where the policy was loaded from (file name), when it is a file. */
-  readonly source: string | undefined;
-  readonly loadedAt: number | undefined;
-  /** The policy file on disk is not valid now (the previous policy stays in force): since when, and why. */
-  readonly fileInvalid: { readonly since: number; readonly problems: readonly FileProblem[] } | undefined;
-  readonly staff: ReadonlyArray<{
-    readonly username: string;
-    readonly name: string;
-    readonly roles: readonly string[];
-    readonly required: boolean;
-    readonly detail: string;
-  }>;
-  readonly devices: readonly DeviceSummary[];
-  readonly now: number;
-}
-
-export function settingsPage(view: SettingsView): string {
-  const s = view.settings;
-  const bypasses =
-    s.mfa.temporaryBypass.length === 0
-      ? '<span class="none">none</span>'
-      : list(
-          'temporary-bypass',
-          ['Staff', 'Until', 'Reason', 'Status'],
-          s.mfa.temporaryBypass.map((b) => [
-            escapeHtml(b.username),
-            escapeHtml(formatTime(b.until)),
-            escapeHtml(b.reason),
-            Date.parse(b.until) > view.now ? 'active' : 'expired (no effect)',
-          ]),
-        );
-  const invalid = view.fileInvalid
-    ? `<div class="error" id="policy-refused" role="alert"><strong>The policy file ${
-        view.source ? `<code>${escapeHtml(view.source)}</code> ` : ''
-      }is not valid, so it was not loaded</strong> (since ${escapeHtml(
-        formatTime(view.fileInvalid.since),
-      )}). The settings below are still in force. Fix the file and save it: this page updates by itself.
-<ul id="policy-problems">${view.fileInvalid.problems
-        .slice(0, 20)
-        .map(
-          (p) => `<li>${p.where ? `<code>${escapeHtml(p.where)}</code>: ` : ''}${escapeHtml(p.message)}</li>`,
-        )
-        .join('')}</ul></div>`
-    : '';
-  const staffRows = view.staff.map((m) => [
-    `${escapeHtml(m.name)} (<code>${escapeHtml(m.username)}</code>)`,
-    chips(m.roles),
-    `<span class="${m.required ? 'yes' : 'no'}">${m.required ? 'asked' : 'not asked'}</span>`,
-    escapeHtml(humanDates(m.detail)),
-  ]);
-  const devices =
-    view.devices.length === 0
-      ? '<p class="none" id="devices-none">No device seen yet: devices appear after a Duo sign-in.</p>'
-      : list(
-          'devices',
-          ['Device', 'Trust', 'Last seen', 'Staff'],
-          view.devices
-            .slice(0, 50)
-            .map((d) => [
-              escapeHtml([d.hostname, d.os, d.browser].filter(Boolean).join(' · ') || d.id),
-              `${trustBadge(d.trusted)}${
-                d.vouchedBy
-                  ? `<br><span class="muted">vouched for by ${escapeHtml(voucherName(d.vouchedBy))}</span>`
-                  : ''
-              }`,
-              escapeHtml(formatTime(d.lastSeen)),
-              escapeHtml(d.users.join(', ')),
-            ]),
-        );
-  const te = s.trustedEndpoints;
-  return layout({
-    title: 'MFA Settings',
-    page: 'mfa-settings',
-    current: 'admin',
-    user: view.user,
-    tenantName: view.tenantName,
-    script: '/assets/mfa-settings.js',
-    body: `<p class="crumbs"><a href="/admin" id="crumb-admin">Admin Tools</a> › MFA Settings</p>
-<h1>MFA Settings — ${escapeHtml(view.tenantName)}</h1>
-<div id="mfa-settings" data-revision="${escapeHtml(view.revision)}" data-version="${escapeHtml(s.policyVersion)}">
-${invalid}
-<p class="notice">Read-only: these are the settings in force, as loaded from ${
-      view.source ? `<code>${escapeHtml(view.source)}</code>` : 'the policy'
-    } (version <code id="policy-version">${escapeHtml(s.policyVersion)}</code>${
-      view.loadedAt ? `, loaded ${escapeHtml(formatTime(view.loadedAt))}` : ''
-    }). Edit the file to change them; this page updates by itself.</p>
-<section class="card">
-<h2>Multi-factor authentication</h2>
-${facts([
-  [
-    'MFA',
-    `<span class="toggle ${s.mfa.enabled ? 'on' : 'off'}" id="mfa-enabled">${s.mfa.enabled ? 'On' : 'Off'}</span>`,
-  ],
-  ['Roles included', chips(s.mfa.rolesIncluded), 'roles-included'],
-  ['Staff included', chips(s.mfa.staffIncluded), 'staff-included'],
-  ['Staff excluded', chips(s.mfa.staffExcluded), 'staff-excluded'],
-  ['Temporary bypass', bypasses],
-])}
-<p class="muted">${
-      !s.mfa.enabled
-        ? 'MFA is off: no one in this organization is asked.'
-        : s.mfa.rolesIncluded.length === 0 && s.mfa.staffIncluded.length === 0
-          ? 'No role or staff listed: every staff member is asked (except excluded staff and active bypasses).'
-          : 'Only the roles and staff listed are asked; excluded staff never are.'
-    }</p>
-</section>
-<section class="card">
-<h2>When Duo is unreachable</h2>
-${facts([
-  [
-    'Failmode',
-    `<code>${escapeHtml(s.failmode)}</code> — ${
-      s.failmode === 'open'
-        ? 'let staff in for a short time (audited)'
-        : 'refuse sign-in until Duo answers again'
-    }`,
-    'failmode',
-  ],
-  [
-    'Challenge limit',
-    `${escapeHtml(s.challengeLimit)} Duo requests per person per 15 minutes`,
-    'challenge-limit',
-  ],
-])}
-</section>
-<section class="card">
-<h2>Trusted endpoints</h2>
-${facts([
-  ['Policy', `<code>${escapeHtml(te.policy)}</code>`, 'te-policy'],
-  ['Applies to', `<code>${escapeHtml(te.activation)}</code>`, 'te-activation'],
-  ['Test group roles', chips(te.testGroup.roles), 'te-roles'],
-  ['Test group staff', chips(te.testGroup.staff), 'te-staff'],
-])}
-</section>
-<section class="card">
-<h2>Who is asked right now</h2>
-${list('who-is-asked', ['Staff', 'Roles', 'Duo', 'Why'], staffRows)}
-</section>
-<section class="card">
-<h2>Devices seen</h2>
-${devices}
-</section>
-<section class="card">
-<h2>Duo application</h2>
-${facts([
-  ['Client ID', `<code>${escapeHtml(s.duo.clientId)}</code>`],
-  ['API hostname', `<code id="api-host">${escapeHtml(s.duo.apiHost)}</code>`],
-])}
-</section>
-</div>`,
   });
 }
 

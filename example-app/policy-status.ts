@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isDuoMfaError } from 'express-duo-mfa';
 import { loadPolicyFile } from 'express-duo-mfa/policy';
-import type { FileProblem } from './pages';
+import type { FileProblem } from './settings-page';
 
 /** The file as the portal last read it: valid, or not valid since `since` for `problems`. */
 export type FileStatus =
@@ -38,10 +38,17 @@ export class PolicyFileStatus {
   private lastOutcome: Outcome = { valid: true };
   private invalidSince: number | undefined;
 
+  private readonly now: () => number;
+  private readonly secretsKey: string | undefined;
+
+  /** `secretsKey` opens the secrets saved on MFA Settings, as the middleware does (without it they are problems). */
   constructor(
     private readonly path: string,
-    private readonly now: () => number = Date.now,
-  ) {}
+    options: { readonly secretsKey?: string | undefined; readonly now?: () => number } = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.secretsKey = options.secretsKey;
+  }
 
   /** The middleware refused the file at `at` (its policy.invalid event): the banner dates from then. */
   refusedAt(at: number): void {
@@ -58,7 +65,7 @@ export class PolicyFileStatus {
     const outcome =
       text !== undefined && text === this.lastText
         ? this.lastOutcome
-        : (this.lastOutcome = validate(this.path));
+        : (this.lastOutcome = validate(this.path, this.secretsKey));
     this.lastText = text;
     if (outcome.valid) {
       this.invalidSince = undefined;
@@ -71,9 +78,9 @@ export class PolicyFileStatus {
 }
 
 /** The package's own loader decides, so the page never disagrees with what the middleware would load. */
-function validate(path: string): Outcome {
+function validate(path: string, secretsKey: string | undefined): Outcome {
   try {
-    loadPolicyFile(path);
+    loadPolicyFile(path, { secretsKey });
     return { valid: true };
   } catch (error) {
     if (!isDuoMfaError(error, 'ERR_POLICY_INVALID')) {

@@ -1,8 +1,10 @@
 // The example staff portal: its own password login, then express-duo-mfa deciding per tenant policy whether
-// Duo is needed. Uses only the package's public API. createApp() builds it; it never listens (main.ts does).
+// Duo is needed; tenant admins edit their MFA Settings (the settings API) and recover staff (Duo's Admin API).
+// Uses only the package's public API. createApp() builds it; it never listens (main.ts does).
 
 import { randomBytes } from 'node:crypto';
-import { basename, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { RedisStore } from 'connect-redis';
 import express, {
   type ErrorRequestHandler,
@@ -23,8 +25,10 @@ import {
   type DuoMfaOptions,
   type DuoMfaSessionData,
   type MfaLogger,
+  type TenantSettings,
 } from 'express-duo-mfa';
-import { FAVICON_ICO, PORTAL_CSS, SETTINGS_JS } from './assets';
+import { isRedisPolicy } from 'express-duo-mfa/policy';
+import { FAVICON_ICO, PORTAL_CSS } from './assets';
 import { DEMO_LOGINS, TENANTS } from './demo';
 import {
   adminToolsPage,
@@ -33,13 +37,20 @@ import {
   formatTime,
   isAdmin,
   loginPage,
-  settingsPage,
   verificationPage,
   type PageAction,
   type PortalUser,
 } from './pages';
 import { PolicyFileStatus } from './policy-status';
+import { settingsPage } from './settings-page';
 import { StaffDirectory, type StaffSeed } from './staff';
+import { staffRecovery } from './staff-recovery';
+
+/** The MFA Settings page's script (a module: the CSP allows no inline script), read once. */
+const SETTINGS_MODULE = readFileSync(join(__dirname, 'public', 'mfa-settings.mjs'), 'utf8');
+
+/** Where the settings API is mounted: GET / PATCH /admin/mfa/api/<tenant>, POST …/<tenant>/test. */
+export const SETTINGS_API = '/admin/mfa/api';
 
 declare module 'express-session' {
   interface SessionData {
@@ -61,6 +72,11 @@ export interface PortalOptions {
   redis?: Redis;
   /** Signs the session cookie. Default: random at each start (main.ts keeps one in example-app/.data/). */
   sessionSecret?: string;
+  /**
+   * Encrypts the Duo secrets an admin saves on MFA Settings (express-duo-mfa's `secretsKey`). Default: the
+   * middleware's own, `DUO_MFA_SECRETS_KEY` (main.ts keeps a development key in example-app/.data/).
+   */
+  secretsKey?: string;
   /** The session cookie's SameSite. Default `lax`. */
   sameSite?: 'lax' | 'strict';
   /** Staff who can sign in. Default: the demo staff (demo.ts). */
@@ -82,6 +98,9 @@ export type PortalApp = Express & {
 
 /** The session cookie's name. */
 export const SESSION_COOKIE = 'portal.sid';
+
+/** express-duo-mfa's start route (its default `startPath`). */
+const DUO_START_PATH = '/duo/start';
 
 /** A session store failure (Redis down…): answered 503, never a pass. */
 class SessionUnavailableError extends Error {
@@ -119,7 +138,11 @@ export function createApp(options: PortalOptions = {}): PortalApp {
   // What the MFA Settings page says about the file: when the policy in force was loaded, and whether the file on
   // disk is valid now (checked by the portal itself: see policy-status.ts).
   let loadedAt = Date.now();
-  const fileStatus = typeof policy === 'string' ? new PolicyFileStatus(resolve(policy)) : undefined;
+  const secretsKey = options.secretsKey ?? (process.env.DUO_MFA_SECRETS_KEY || undefined);
+  const fileStatus =
+    typeof policy === 'string' ? new PolicyFileStatus(resolve(policy), { secretsKey }) : undefined;
+  // A file, a directory or Redis can be written through the settings API; a parsed object cannot.
+  const editable = typeof policy === 'string' || isRedisPolicy(policy);
   const onEvent = (event: AuditEvent) => {
     if (event.type === 'policy.reloaded') loadedAt = Date.parse(event.at);
     else if (event.type === 'policy.invalid') fileStatus?.refusedAt(Date.parse(event.at));
@@ -131,6 +154,7 @@ export function createApp(options: PortalOptions = {}): PortalApp {
     baseUrl,
     duoTls: options.duoTls,
     redis: options.redis,
+    secretsKey,
     logger,
     onEvent,
     // The password login and static files are never gated; everything else is.
@@ -160,9 +184,16 @@ export function createApp(options: PortalOptions = {}): PortalApp {
   const ownOrigin = new URL(baseUrl).origin;
   app.use((req, res, next) => {
     const from = req.headers.origin;
-    // Logout is exempt: the middleware's error pages post it with "Origin: null" (they send no-referrer), and a
-    // forged logout harms no one.
-    if (req.method !== 'POST' || from === undefined || from === ownOrigin || req.path === '/logout')
+    // Exempt: logout, which the middleware's error pages post with "Origin: null" (they send no-referrer) and whose
+    // forgery harms no one; and the middleware's own start route, whose pages ("Set up Duo now" / "Remind me
+    // later", "Continue to Duo") post with "Origin: null" too and prove themselves with a one-time token.
+    if (
+      req.method !== 'POST' ||
+      from === undefined ||
+      from === ownOrigin ||
+      req.path === '/logout' ||
+      req.path === DUO_START_PATH
+    )
       return next();
     res
       .status(403)
@@ -181,9 +212,9 @@ export function createApp(options: PortalOptions = {}): PortalApp {
     res.setHeader('Cache-Control', 'public, max-age=300');
     res.type('text/css').send(PORTAL_CSS);
   });
-  app.get('/assets/mfa-settings.js', (req, res) => {
+  app.get('/assets/mfa-settings.mjs', (req, res) => {
     res.setHeader('Cache-Control', 'public, max-age=300');
-    res.type('text/javascript').send(SETTINGS_JS);
+    res.type('text/javascript').send(SETTINGS_MODULE);
   });
   // Browsers ask for it on every page, signed in or not (and on the middleware's own pages): never a 401 or 404.
   app.get('/favicon.ico', (req, res) => {
@@ -305,19 +336,21 @@ export function createApp(options: PortalOptions = {}): PortalApp {
   const adminsOnly = (req: Request, res: Response, next: NextFunction) => {
     const user = req.session.user!;
     if (isAdmin(user)) return next();
-    res
-      .status(403)
-      .type('html')
-      .send(
-        errorPage({
-          status: 403,
-          title: 'Admin Tools are for administrators',
-          paragraphs: ['Ask an administrator of your organization for access.'],
-          actions: [{ href: '/', label: 'Back to the dashboard' }],
-          user,
-          tenantName: tenantName(user.tenant),
-        }),
-      );
+    res.status(403);
+    if (!wantsHtml(req)) {
+      res.json({ error: 'forbidden', message: 'Admin Tools are for administrators' });
+      return;
+    }
+    res.type('html').send(
+      errorPage({
+        status: 403,
+        title: 'Admin Tools are for administrators',
+        paragraphs: ['Ask an administrator of your organization for access.'],
+        actions: [{ href: '/', label: 'Back to the dashboard' }],
+        user,
+        tenantName: tenantName(user.tenant),
+      }),
+    );
   };
   // The page reloads itself when this changes: a new policy in force, or the file on disk turning invalid, changing
   // its problems, or becoming valid again (even with exactly the content already in force).
@@ -333,16 +366,38 @@ export function createApp(options: PortalOptions = {}): PortalApp {
 
   app.get('/admin/mfa-settings', adminsOnly, async (req, res) => {
     const user = req.session.user!;
-    // An admin sees their own organization's settings only.
-    const settings = mfa.tenantSettings(user.tenant);
-    if (!settings) throw Object.assign(new Error('tenant not in the MFA policy'), { status: 404 });
+    // An admin sees their own organization's settings only: the tenant comes from the session, never the URL.
+    const inForce = mfa.tenantSettings(user.tenant);
     const file = fileStatus?.check();
+    // The file on disk not valid now (saved half-way, a typo…): the page shows the settings in force, which cannot
+    // be changed here until the file is fixed. Otherwise the tenant as stored, with the version to save against.
+    let unreadable = file !== undefined && !file.valid;
+    let stored: { version: string | null; settings: Record<string, unknown> | null } | undefined;
+    if (!unreadable) {
+      try {
+        stored = await mfa.settings(user.tenant);
+      } catch (error) {
+        if (!isDuoMfaError(error) || !inForce) throw error;
+        unreadable = true;
+      }
+    }
+    if (unreadable && inForce) stored = { version: inForce.policyVersion, settings: storedFormOf(inForce) };
+    if (!stored || stored.version === null || stored.settings === null || !inForce)
+      throw Object.assign(new Error('tenant not in the MFA policy'), { status: 404 });
     res.type('html').send(
       settingsPage({
         user,
         tenantName: tenantName(user.tenant),
-        settings,
-        revision: revisionOf(settings.policyVersion),
+        settings: stored.settings,
+        version: stored.version,
+        api: `${SETTINGS_API}/${encodeURIComponent(user.tenant)}`,
+        editable: editable && !unreadable,
+        readOnlyReason: !editable
+          ? 'this portal was given its policy as an object, so these settings cannot be saved from here'
+          : unreadable
+            ? 'the policy cannot be read now (see above): these are the settings in force; fix the file to change them'
+            : undefined,
+        revision: revisionOf(inForce.policyVersion),
         source: typeof policy === 'string' ? basename(policy) : undefined,
         loadedAt,
         fileInvalid: file && !file.valid ? { since: file.since, problems: file.problems } : undefined,
@@ -354,6 +409,7 @@ export function createApp(options: PortalOptions = {}): PortalApp {
             roles: member.roles,
             required: decision.required,
             detail: decision.reason.detail,
+            graceUntil: decision.gracePeriodUntil,
           };
         }),
         devices: await mfa.deviceInsight(user.tenant, { limit: 1000 }),
@@ -366,6 +422,25 @@ export function createApp(options: PortalOptions = {}): PortalApp {
     const settings = mfa.tenantSettings(req.session.user!.tenant);
     res.json({ revision: settings ? revisionOf(settings.policyVersion) : null });
   });
+
+  // Staff status and recovery through the tenant's Duo Admin API application (staff-recovery.ts).
+  app.use('/admin/mfa-settings/staff', adminsOnly, staffRecovery({ mfa, staff, ownOrigin, logger }));
+
+  // The settings API the page's script talks to: an admin manages their own organization only. The router refuses
+  // cross-site requests itself (Sec-Fetch-Site, Origin) and takes JSON only.
+  app.use(
+    SETTINGS_API,
+    mfa.settingsRouter({
+      authorize: (req, tenant) => {
+        const user = req.session?.user;
+        return user !== undefined && isAdmin(user) && user.tenant === tenant;
+      },
+      actor: (req) => {
+        const user = req.session?.user;
+        return user ? `${user.username}@${user.tenant}` : undefined;
+      },
+    }),
+  );
 
   app.use((req, res) => {
     const user = req.session?.user;
@@ -390,6 +465,25 @@ export function createApp(options: PortalOptions = {}): PortalApp {
     mfa,
     close: () => mfa.close(),
   });
+}
+
+/**
+ * The settings in force in the policy's own shape (secrets as `{ "set": true }`), for the page when the stored
+ * policy cannot be read: what `mfa.settings()` would answer for the last good version.
+ */
+function storedFormOf(settings: TenantSettings): Record<string, unknown> {
+  return {
+    mfa: settings.mfa,
+    duo: {
+      clientId: settings.duo.clientId,
+      clientSecret: { set: true },
+      apiHost: settings.duo.apiHost,
+      ...(settings.duo.adminApi ? { adminApi: { ...settings.duo.adminApi, secretKey: { set: true } } } : {}),
+    },
+    failmode: settings.failmode,
+    challengeLimit: settings.challengeLimit,
+    trustedEndpoints: settings.trustedEndpoints,
+  };
 }
 
 /**
@@ -504,7 +598,7 @@ function jsonErrorName(code: string): string {
 }
 
 /** A page for browsers, JSON for API clients (fetch, XHR, no text/html in Accept), as the middleware decides. */
-function wantsHtml(req: Request): boolean {
+export function wantsHtml(req: Request): boolean {
   if (req.headers['x-requested-with'] === 'XMLHttpRequest') return false;
   return req.accepts(['json', 'html']) === 'html';
 }

@@ -3,7 +3,7 @@
 // screenshots into test-artifacts/screenshots/.
 
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -11,13 +11,26 @@ import tls from 'node:tls';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createApp, type PortalApp } from '../../example-app/app';
 import type { AuditEvent } from '../../lib/index';
+import { generateSecretsKey } from '../../lib/policy/index';
 import type { DuoEmulator } from '../../lib/emulator/index';
 import { capturingLogger, PASSWORD } from '../example-app/helpers';
 import { chromiumOrSkipNotice } from './chromium';
 
-export { exampleApplications, examplePolicy } from '../example-app/helpers';
+export { exampleAdminApplications, exampleApplications, examplePolicy } from '../example-app/helpers';
 
 export const SCREENSHOT_DIR = resolve(__dirname, '../../test-artifacts/screenshots');
+
+let screenshotsCleared = false;
+
+/**
+ * Empties test-artifacts/screenshots/ once per test run (the first browser test file to start does it), so the
+ * directory holds this run's pictures only, none left from renamed tests.
+ */
+export function clearScreenshotsOnce(): void {
+  if (screenshotsCleared) return;
+  screenshotsCleared = true;
+  rmSync(SCREENSHOT_DIR, { recursive: true, force: true });
+}
 
 /**
  * The Chromium to launch, or undefined after printing the skip notice (the caller skips). Under CI=true a missing
@@ -84,6 +97,8 @@ export async function startPortal(options: {
   policy: string | object;
   sameSite?: 'lax' | 'strict';
   host?: '127.0.0.1' | 'localhost';
+  /** Encrypts the secrets saved on MFA Settings. Default: a fresh key. */
+  secretsKey?: string;
 }): Promise<RunningPortal> {
   const server = createServer();
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
@@ -97,6 +112,7 @@ export async function startPortal(options: {
     duoTls: { ca: options.emulator.ca },
     sameSite: options.sameSite ?? 'lax',
     sessionSecret: 'browser-test-session-secret',
+    secretsKey: options.secretsKey ?? generateSecretsKey(),
     logger,
     onEvent: (event) => events.push(event),
   });

@@ -15,12 +15,13 @@ import {
   chromiumOrSkip,
   clickThrough,
   emulatorSpkiHash,
+  exampleAdminApplications,
   exampleApplications,
   examplePolicy,
   fillSignIn,
   launchChromium,
   PHONE,
-  SCREENSHOT_DIR,
+  clearScreenshotsOnce,
   screenshot,
   screenshotWidths,
   startPortal,
@@ -30,6 +31,11 @@ import {
 /** Runs a script in the page and returns its JSON-able result. */
 function inPage<T>(page: Page, script: string): Promise<T> {
   return page.evaluate<T>(script);
+}
+
+/** The values of a chip editor on MFA Settings, in order. */
+function chipsOf(page: Page, id: string): Promise<string[]> {
+  return page.locator(`#${id} .chip-text`).allTextContents();
 }
 
 describe('example staff portal in Chromium (browser end to end)', function () {
@@ -73,8 +79,12 @@ describe('example staff portal in Chromium (browser end to end)', function () {
     this.timeout(60_000);
     const executable = chromiumOrSkip();
     if (!executable) this.skip();
-    rmSync(SCREENSHOT_DIR, { recursive: true, force: true }); // only this run's pictures, none left from renames
-    emulator = await startDuoEmulator({ applications: exampleApplications(), mode: 'interactive' });
+    clearScreenshotsOnce(); // only this run's pictures, none left from renames
+    emulator = await startDuoEmulator({
+      applications: exampleApplications(),
+      adminApplications: exampleAdminApplications(),
+      mode: 'interactive',
+    });
     scriptDemoUsers(emulator);
     browser = await launchChromium(executable, await emulatorSpkiHash(emulator));
     portal = await startPortal({ emulator, policy: examplePolicy(emulator.apiHost) });
@@ -157,16 +167,19 @@ describe('example staff portal in Chromium (browser end to end)', function () {
     assert.equal(await page.getAttribute('#nav-admin', 'aria-current'), 'page');
     await screenshotWidths(page, '13-portal-admin-tools');
     await clickThrough(page, '#tool-mfa-settings', 'body[data-page="mfa-settings"]');
-    assert.equal(await page.textContent('#mfa-enabled'), 'On');
-    assert.equal(await page.textContent('#roles-included'), 'adminfinance');
-    assert.equal(await page.textContent('#staff-included'), 'dana');
-    assert.equal(await page.textContent('#staff-excluded'), 'kiosk-1');
+    assert.equal(await page.isChecked('#mfa-enabled'), true);
+    assert.deepEqual(await chipsOf(page, 'roles-included'), ['admin', 'finance']);
+    assert.deepEqual(await chipsOf(page, 'staff-included'), ['dana']);
+    assert.deepEqual(await chipsOf(page, 'staff-excluded'), ['kiosk-1']);
     assert.match((await page.textContent('#temporary-bypass')) ?? '', /frank.*active/s);
-    assert.match((await page.textContent('#failmode')) ?? '', /closed/);
-    assert.equal(await page.textContent('#te-policy'), 'monitor');
-    assert.equal(await page.textContent('#te-activation'), 'test-group');
-    assert.equal(await page.textContent('#api-host'), duo().apiHost);
-    assert.match((await page.textContent('#who-is-asked')) ?? '', /kiosk-1.*not asked/s);
+    assert.equal(await page.isChecked('#failmode-closed'), true);
+    assert.equal(await page.isChecked('#te-policy-monitor'), true);
+    assert.equal(await page.isChecked('#te-activation-test-group'), true);
+    assert.equal(await page.inputValue('#duo-api-host'), duo().apiHost);
+    assert.match((await page.textContent('#staff-list')) ?? '', /kiosk-1.*not asked/s);
+    // This portal was given its policy as an object: the form is shown, and cannot be saved.
+    assert.equal(await page.isDisabled('#mfa-enabled'), true);
+    assert.match((await page.textContent('#settings-source')) ?? '', /^Read-only/);
     await screenshotWidths(page, '14-portal-admin-mfa-settings');
     await clickThrough(page, '#crumb-admin', 'body[data-page="admin-tools"]');
   });
@@ -226,7 +239,7 @@ describe('example staff portal in Chromium (browser end to end)', function () {
       if (who.username === 'gina') {
         await clickThrough(page, '#nav-admin', 'body[data-page="admin-tools"]');
         await clickThrough(page, '#tool-mfa-settings', 'body[data-page="mfa-settings"]');
-        assert.equal(await page.textContent('#mfa-enabled'), 'Off');
+        assert.equal(await page.isChecked('#mfa-enabled'), false);
         await screenshotWidths(page, '20-portal-admin-mfa-settings-mfa-off');
       }
       await context!.close();
@@ -482,15 +495,15 @@ describe('example staff portal in Chromium (browser end to end)', function () {
     assert.ok(settings.scrollWidth <= PHONE.width, `MFA Settings is ${settings.scrollWidth} px wide`);
     const firstRow = await inPage<Array<{ width: number; height: number }>>(
       page,
-      `[...document.querySelectorAll('#who-is-asked tbody tr:first-child td')].map((td) => {
+      `[...document.querySelectorAll('#staff-list tbody tr:first-child td')].map((td) => {
         const box = td.getBoundingClientRect();
         return { width: Math.round(box.width), height: Math.round(box.height) };
       })`,
     );
-    assert.equal(firstRow.length, 4);
+    assert.equal(firstRow.length, 5);
     assert.ok(
       firstRow.every((cell) => cell.width > 300),
-      `"Who is asked" values are not squeezed into columns (${firstRow.map((c) => c.width).join(', ')} px)`,
+      `Staff values are not squeezed into columns (${firstRow.map((c) => c.width).join(', ')} px)`,
     );
     assert.ok(
       firstRow[0]!.height < 40,
@@ -509,13 +522,13 @@ describe('example staff portal in Chromium (browser end to end)', function () {
     await page.goto(`${watched.baseUrl}/admin/mfa-settings`);
     await fillSignIn(page, { tenant: 'globex', username: 'gina' });
     await clickThrough(page, '#sign-in', 'body[data-page="mfa-settings"]');
-    assert.match((await page.textContent('#failmode')) ?? '', /closed/);
+    assert.equal(await page.isChecked('#failmode-closed'), true);
 
     policy.tenants.globex.failmode = 'open';
     policy.tenants.globex.mfa.staffExcluded = ['front-desk'];
     writeFileSync(file, JSON.stringify(policy, null, 2));
-    await page.waitForSelector('#failmode:has-text("open")', { timeout: 15_000 }); // the page reloaded itself
-    assert.equal(await page.textContent('#staff-excluded'), 'front-desk');
+    await page.waitForSelector('#failmode-open:checked', { timeout: 15_000 }); // the page reloaded itself
+    assert.deepEqual(await chipsOf(page, 'staff-excluded'), ['front-desk']);
     await screenshot(page, '31-portal-admin-mfa-settings-after-edit');
 
     const inForce = readFileSync(file, 'utf8');
@@ -525,12 +538,14 @@ describe('example staff portal in Chromium (browser end to end)', function () {
       (await page.textContent('#policy-problems')) ?? '',
       /^line 1, column 3: expected a property name in double quotes but found "b" \(not valid JSON\)$/,
     );
-    assert.match((await page.textContent('#failmode')) ?? '', /open/, 'the last good policy stays in force');
+    assert.equal(await page.isChecked('#failmode-open'), true, 'the last good policy stays in force');
+    assert.equal(await page.isDisabled('#mfa-enabled'), true, 'not editable until the file is fixed');
     await screenshotWidths(page, '32-portal-admin-mfa-settings-file-invalid');
 
     writeFileSync(file, inForce); // exactly the content in force: nothing for the middleware to reload
     await page.waitForSelector('#policy-refused', { state: 'detached', timeout: 15_000 });
-    assert.match((await page.textContent('#failmode')) ?? '', /open/);
+    assert.equal(await page.isChecked('#failmode-open'), true);
+    assert.equal(await page.isDisabled('#mfa-enabled'), false, 'editable again');
 
     rmSync(file);
     await page.waitForSelector('#policy-refused', { timeout: 15_000 });

@@ -10,11 +10,17 @@ export const EXAMPLE_DIR = resolve(__dirname, '../../example-app');
 export const EXAMPLE_POLICY_FILE = resolve(EXAMPLE_DIR, 'duo-mfa.json');
 export const PASSWORD = 'demo1234';
 
-/** The example's policy file as an object, every tenant pointed at `apiHost`, frank's bypass made current. */
+/**
+ * The example's policy file as an object, every tenant (and its Admin API application) pointed at `apiHost`,
+ * frank's bypass made current.
+ */
 export function examplePolicy(apiHost: string, edit?: (policy: any) => void): Record<string, any> {
   const policy = JSON.parse(readFileSync(EXAMPLE_POLICY_FILE, 'utf8'));
   delete policy.$schema;
-  for (const tenant of Object.values<any>(policy.tenants)) tenant.duo.apiHost = apiHost;
+  for (const tenant of Object.values<any>(policy.tenants)) {
+    tenant.duo.apiHost = apiHost;
+    if (tenant.duo.adminApi) tenant.duo.adminApi.apiHost = apiHost;
+  }
   // The demo file's bypass has a fixed date; the tests must not start failing when it passes.
   for (const bypass of policy.tenants.acme.mfa.temporaryBypass ?? []) {
     bypass.until = new Date(Date.now() + 24 * 3600_000).toISOString();
@@ -31,6 +37,17 @@ export function exampleApplications(): Array<{ clientId: string; clientSecret: s
     clientSecret: tenant.duo.clientSecret,
     name: `${TENANTS.find((t) => t.id === id)?.name ?? id} Staff Portal`,
   }));
+}
+
+/** The Admin API applications of the example policy (Acme's), for the emulator's `adminApplications`. */
+export function exampleAdminApplications(): Array<{ integrationKey: string; secretKey: string }> {
+  const policy = JSON.parse(readFileSync(EXAMPLE_POLICY_FILE, 'utf8'));
+  return Object.values<any>(policy.tenants)
+    .filter((tenant) => tenant.duo.adminApi)
+    .map((tenant) => ({
+      integrationKey: tenant.duo.adminApi.integrationKey,
+      secretKey: tenant.duo.adminApi.secretKey,
+    }));
 }
 
 /** A logger that records every line (shown when a test fails) instead of printing. */

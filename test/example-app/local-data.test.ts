@@ -1,12 +1,14 @@
-// What the example keeps in example-app/.data/: the session secret (SESSION_SECRET wins) and the emulator's CA,
-// created owner-only, reused while usable, replaced when not, and never fatal when the directory is read-only.
+// What the example keeps in example-app/.data/: the session secret (SESSION_SECRET wins), the secretsKey
+// (DUO_MFA_SECRETS_KEY wins) and the emulator's CA, created owner-only, reused while usable, replaced when not, and
+// never fatal when the directory is read-only.
 
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { caProblem, emulatorCa, sessionSecret } from '../../example-app/local-data';
+import { caProblem, emulatorCa, secretsKey, sessionSecret } from '../../example-app/local-data';
+import { decryptSecret, encryptSecret, generateSecretsKey, parseSecretsKey } from '../../lib/policy/index';
 
 describe('example app: the data directory', () => {
   let dir: string;
@@ -63,6 +65,53 @@ describe('example app: the data directory', () => {
       assert.match(kept.value, /^[0-9a-f]{64}$/);
       assert.match(kept.note ?? '', /cannot be written \(ENOTDIR\)/);
       assert.equal(kept.file, undefined);
+    });
+  });
+
+  describe('secretsKey', () => {
+    it('is created once (0600, 32 random bytes in base64) and kept: a secret encrypted at one start opens at the next', () => {
+      const data = join(dir, 'data');
+      const first = secretsKey(data, {});
+      assert.equal(first.origin, 'created');
+      assert.equal(first.file, join(data, 'secrets-key'));
+      assert.equal(Buffer.from(first.value, 'base64').length, 32);
+      assert.equal(statSync(first.file).mode & 0o777, 0o600);
+      const context = { tenant: 'acme', field: 'duo.clientSecret' } as const;
+      const stored = encryptSecret(parseSecretsKey(first.value), 's'.repeat(40), context);
+      const second = secretsKey(data, {});
+      assert.deepEqual(second, { value: first.value, origin: 'kept', file: first.file });
+      assert.equal(decryptSecret(parseSecretsKey(second.value), stored, context), 's'.repeat(40));
+    });
+
+    it('comes from DUO_MFA_SECRETS_KEY when set (no file written); a malformed one is refused naming the variable', () => {
+      const key = generateSecretsKey();
+      assert.deepEqual(secretsKey(dir, { DUO_MFA_SECRETS_KEY: key }), { value: key, origin: 'environment' });
+      assert.throws(() => statSync(join(dir, 'secrets-key')), /ENOENT/);
+      assert.throws(
+        () => secretsKey(dir, { DUO_MFA_SECRETS_KEY: 'not-a-key' }),
+        (error: Error) => error instanceof TypeError && /DUO_MFA_SECRETS_KEY/.test(error.message),
+      );
+      assert.equal(
+        secretsKey(dir, { DUO_MFA_SECRETS_KEY: '' }).origin,
+        'created',
+        'an empty variable is unset',
+      );
+    });
+
+    it('replaces a saved value that is not a key, and says so', () => {
+      writeFileSync(join(dir, 'secrets-key'), 'hello\n');
+      const kept = secretsKey(dir, {});
+      assert.equal(kept.origin, 'created');
+      assert.match(kept.note ?? '', /did not hold a key \(32 random bytes in base64\)/);
+      assert.equal(readFileSync(join(dir, 'secrets-key'), 'utf8'), `${kept.value}\n`);
+    });
+
+    it('is made for this run only when the directory cannot be written', () => {
+      writeFileSync(join(dir, 'blocked'), '');
+      const kept = secretsKey(join(dir, 'blocked', 'data'), {});
+      assert.equal(kept.origin, 'temporary');
+      assert.equal(Buffer.from(kept.value, 'base64').length, 32);
+      assert.match(kept.note ?? '', /cannot be written \(ENOTDIR\)/);
     });
   });
 

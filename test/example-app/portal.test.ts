@@ -30,6 +30,21 @@ function sessionCookieOf(res: request.Response): string | undefined {
   return cookies.find((c) => c.startsWith(`${SESSION_COOKIE}=`))?.split(';')[0];
 }
 
+/** The values of a chip editor on the MFA Settings page, in order. */
+function chipsIn(html: string, id: string): string[] {
+  const start = html.indexOf(`<div class="chips-editor" id="${id}"`);
+  assert.notEqual(start, -1, `no chip editor #${id}`);
+  const list = html.slice(start, html.indexOf('</ul>', start));
+  return [...list.matchAll(/<li class="chip" data-value="([^"]*)"/g)].map((m) => m[1]!);
+}
+
+/** Whether the form control with this id is checked (a checkbox or a radio button). */
+function isChecked(html: string, id: string): boolean {
+  const tag = new RegExp(`<input[^>]*\\bid="${id}"[^>]*>`).exec(html)?.[0];
+  assert.ok(tag, `no input #${id}`);
+  return /\schecked[\s>]/.test(tag);
+}
+
 function signIn(agent: Agent, tenant: string, username: string, extra: Record<string, string> = {}) {
   return agent
     .post('/login')
@@ -108,7 +123,7 @@ describe('example staff portal (HTTP)', () => {
         .expect(200)
         .expect('content-type', /text\/css/);
       await request(portal)
-        .get('/assets/mfa-settings.js')
+        .get('/assets/mfa-settings.mjs')
         .expect(200)
         .expect('content-type', /javascript/);
     });
@@ -289,7 +304,7 @@ describe('example staff portal (HTTP)', () => {
       await signIn(gina, 'globex', 'gina').expect(303);
       const page = await gina.get('/admin/mfa-settings').expect(200);
       assert.match(page.text, /MFA Settings — Globex/);
-      assert.match(page.text, /id="mfa-enabled">Off</);
+      assert.equal(isChecked(page.text, 'mfa-enabled'), false, 'the MFA slider is off');
       assert.doesNotMatch(page.text, /kiosk-1|DIACME/, 'nothing of another tenant');
       assert.doesNotMatch(page.text, /EMULATOR-ONLY/, 'no client secret');
       const revision = await gina.get('/admin/mfa-settings/revision').expect(200);
@@ -306,26 +321,29 @@ describe('example staff portal (HTTP)', () => {
         .set('Accept', 'text/html')
         .expect(303);
       const page = await alice.get('/admin/mfa-settings').expect(200);
-      const chipsOf = (id: string) =>
-        [
-          ...(new RegExp(`id="${id}">(.*?)</td>`).exec(page.text)?.[1] ?? '').matchAll(
-            /class="chip">([^<]*)</g,
-          ),
-        ].map((m) => m[1]);
-      assert.match(page.text, /id="mfa-enabled">On</);
-      assert.deepEqual(chipsOf('roles-included'), ['admin', 'finance']);
-      assert.deepEqual(chipsOf('staff-included'), ['dana']);
-      assert.deepEqual(chipsOf('staff-excluded'), ['kiosk-1']);
-      assert.deepEqual(chipsOf('te-roles'), ['it']);
-      assert.deepEqual(chipsOf('te-staff'), ['erin']);
+      assert.equal(isChecked(page.text, 'mfa-enabled'), true);
+      assert.deepEqual(chipsIn(page.text, 'roles-included'), ['admin', 'finance']);
+      assert.deepEqual(chipsIn(page.text, 'staff-included'), ['dana']);
+      assert.deepEqual(chipsIn(page.text, 'staff-excluded'), ['kiosk-1']);
+      assert.deepEqual(chipsIn(page.text, 'te-roles'), ['it']);
+      assert.deepEqual(chipsIn(page.text, 'te-staff'), ['erin']);
       assert.match(
         page.text,
-        /<td data-label="Staff">frank<\/td>.*new phone, re-activation pending.*active/s,
+        /<td data-label="Staff">frank<\/td>.*new phone, re-activation pending.*<td data-label="Status">active<\/td>/s,
       );
-      assert.match(page.text, /id="failmode"><code>closed<\/code>/);
-      assert.match(page.text, /id="te-policy"><code>monitor<\/code>/);
-      assert.match(page.text, /id="te-activation"><code>test-group<\/code>/);
+      assert.equal(isChecked(page.text, 'failmode-closed'), true);
+      assert.equal(isChecked(page.text, 'failmode-open'), false);
+      assert.match(page.text, /id="challenge-limit" class="narrow" value="20"/);
+      assert.equal(isChecked(page.text, 'te-policy-monitor'), true);
+      assert.equal(isChecked(page.text, 'te-activation-test-group'), true);
+      assert.match(page.text, /id="duo-client-id" value="DIACMEDEMO0000000001"/);
+      assert.match(page.text, /id="admin-integration-key" value="DIACMEADMINDEMO00001"/);
+      assert.doesNotMatch(page.text, /EMULATOR-ONLY/, 'no client or Admin API secret, only that it is set');
+      assert.equal((page.text.match(/<span class="secret-state set">set<\/span>/g) ?? []).length, 2);
       assert.match(page.text, /Carol Support.*not asked/s);
+      // A policy given as an object cannot be written: the form is shown, disabled.
+      assert.match(page.text, /<fieldset id="settings-fields" disabled>/);
+      assert.match(page.text, /Read-only: this portal was given its policy as an object/);
     });
 
     it('escapes every text it shows', async () => {
@@ -386,16 +404,23 @@ describe('example staff portal (HTTP)', () => {
       const gina = request.agent(watched);
       await signIn(gina, 'globex', 'gina').expect(303);
       const before = await gina.get('/admin/mfa-settings').expect(200);
-      assert.match(before.text, /id="failmode"><code>closed<\/code>/);
-      assert.match(before.text, /loaded from <code>duo-mfa\.json<\/code>/);
+      assert.equal(isChecked(before.text, 'failmode-closed'), true);
+      assert.match(before.text, /Saving writes these settings to <code>duo-mfa\.json<\/code>/);
+      assert.match(before.text, /<fieldset id="settings-fields">/, 'editable');
       const revisionBefore = (await gina.get('/admin/mfa-settings/revision').expect(200)).body.revision;
 
       policy.tenants.globex.failmode = 'open';
       policy.tenants.globex.mfa.staffExcluded = ['front-desk'];
       writeFileSync(file, JSON.stringify(policy, null, 2));
-      const after = await waitFor(gina, /id="failmode"><code>open<\/code>/);
-      assert.match(after, /id="staff-excluded"><span class="chip">front-desk<\/span>/);
-      const revisionAfter = (await gina.get('/admin/mfa-settings/revision').expect(200)).body.revision;
+      const after = await waitFor(gina, /id="failmode-open" value="open" checked/);
+      assert.deepEqual(chipsIn(after, 'staff-excluded'), ['front-desk']);
+      // The open page learns it from its revision, which follows the policy in force (reloaded just after).
+      const deadline = Date.now() + 8000;
+      let revisionAfter = revisionBefore;
+      while (revisionAfter === revisionBefore && Date.now() < deadline) {
+        await new Promise((done) => setTimeout(done, 100));
+        revisionAfter = (await gina.get('/admin/mfa-settings/revision').expect(200)).body.revision;
+      }
       assert.notEqual(revisionAfter, revisionBefore);
 
       writeFileSync(file, '{ "tenants": { "globex": { "mfa": { "enabld": true } } } }');
@@ -405,7 +430,7 @@ describe('example staff portal (HTTP)', () => {
         refused,
         /<li><code>tenants\.globex\.mfa\.enabld<\/code>: unknown key — did you mean &quot;enabled&quot;\?<\/li>/,
       );
-      assert.match(refused, /id="failmode"><code>open<\/code>/, 'the last good policy stays in force');
+      assert.equal(isChecked(refused, 'failmode-open'), true, 'the last good policy stays in force');
     });
 
     it('clears the banner as soon as the file on disk is valid again, even with exactly the content in force', async () => {
@@ -432,7 +457,7 @@ describe('example staff portal (HTTP)', () => {
 
       writeFileSync(file, inForce); // exactly what is in force: the middleware has nothing to reload
       const restored = await waitFor(gina, noBanner);
-      assert.match(restored, /id="failmode"><code>closed<\/code>/);
+      assert.equal(isChecked(restored, 'failmode-closed'), true);
       assert.equal(await revision(), clean, 'the open page reloads once more, without the banner');
 
       rmSync(file);

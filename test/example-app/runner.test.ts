@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:net';
 import tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { encryptSecret, parseSecretsKey } from '../../lib/policy/index';
 import { deleteKeys, redisOrSkip } from '../helpers/redis';
 import { EXAMPLE_DIR, examplePolicy, PASSWORD } from './helpers';
 
@@ -28,7 +29,8 @@ const ALLOWED_PACKAGES = new Set([
 function importsOf(source: string): string[] {
   const specifiers: string[] = [];
   const patterns = [
-    /\bfrom\s*['"]([^'"]+)['"]/g,
+    // `import … from '…'` and `export … from '…'` statements (not the word "from" inside a string)
+    /^\s*(?:import|export)\b[^;]*?\bfrom\s*['"]([^'"]+)['"]/gm,
     /\bimport\s*['"]([^'"]+)['"]/g,
     /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
     /\brequire\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
@@ -61,7 +63,7 @@ function runMain(policyFile: string, env: Record<string, string>): Started {
   let err = '';
   const child = spawn(process.execPath, ['--import', 'tsx', join(EXAMPLE_DIR, 'main.ts'), policyFile], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', REDIS_URL: '', SESSION_SECRET: '', ...env },
+    env: { ...process.env, PORT: '0', REDIS_URL: '', SESSION_SECRET: '', DUO_MFA_SECRETS_KEY: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -191,6 +193,7 @@ describe('example app: runner and public API', function () {
       assert.match(banner, new RegExp(`\\s${username}\\s`), `${username} is listed`);
     }
     assert.match(banner, /memory store/);
+    assert.match(banner, /Admin API for acme: MFA Settings shows each person's Duo status/);
 
     const login = await fetch(`${baseUrl}/login`);
     assert.equal(login.status, 200);
@@ -260,9 +263,13 @@ describe('example app: runner and public API', function () {
       /Secret\s+development secret created in .*session-secret \(0600, ignored by git/,
     );
     assert.match(first.stdout(), /trust .*emulator-ca\.pem \(the same CA at every start/);
+    assert.match(
+      first.stdout(),
+      /Key\s+development secretsKey created in .*secrets-key \(0600, ignored by git\): it encrypts the Duo secrets saved on MFA Settings/,
+    );
     const emulatorUrl = /offline emulator at (https:\/\/127\.0\.0\.1:\d+)/.exec(first.stdout())![1]!;
     assert.equal(statSync(data).mode & 0o777, 0o700);
-    for (const name of ['session-secret', 'emulator-ca.json', 'emulator-ca.pem'])
+    for (const name of ['session-secret', 'secrets-key', 'emulator-ca.json', 'emulator-ca.pem'])
       assert.equal(statSync(join(data, name)).mode & 0o777, 0o600, `${name} is readable by its owner only`);
     const secret = readFileSync(join(data, 'session-secret'), 'utf8');
     assert.match(secret, /^[0-9a-f]{64}\n$/);
@@ -278,6 +285,7 @@ describe('example app: runner and public API', function () {
     const second = await start();
     await waitForOutput(second, /Stop with Ctrl\+C/);
     assert.match(second.stdout(), /Secret\s+development secret kept in .*session-secret/);
+    assert.match(second.stdout(), /Key\s+development secretsKey kept in .*secrets-key/);
     const secondUrl = /offline emulator at (https:\/\/127\.0\.0\.1:\d+)/.exec(second.stdout())![1]!;
     assert.equal(readFileSync(join(data, 'session-secret'), 'utf8'), secret, 'the same secret');
     assert.equal(readFileSync(join(data, 'emulator-ca.pem'), 'utf8'), caPem, 'the same CA');
@@ -288,6 +296,46 @@ describe('example app: runner and public API', function () {
     );
     second.child.kill('SIGTERM');
     assert.equal(await second.exited, 0);
+  });
+
+  it('opens a secret saved on MFA Settings at the next start with the kept secretsKey; DUO_MFA_SECRETS_KEY from the environment wins, and a malformed one stops the start naming it', async () => {
+    const data = join(dir, 'data');
+    const first = await start();
+    await waitForOutput(first, /Stop with Ctrl\+C/);
+    first.child.kill('SIGTERM');
+    assert.equal(await first.exited, 0);
+    // What saving a client secret on MFA Settings leaves in the file: the same secret, encrypted with the kept key.
+    const file = join(dir, 'duo-mfa.json');
+    const key = readFileSync(join(data, 'secrets-key'), 'utf8').trim();
+    const policy = examplePolicy(`127.0.0.1:${await freePort()}`);
+    policy.tenants.acme.duo.clientSecret = {
+      encrypted: encryptSecret(parseSecretsKey(key), policy.tenants.acme.duo.clientSecret, {
+        tenant: 'acme',
+        field: 'duo.clientSecret',
+      }),
+    };
+    writeFileSync(file, JSON.stringify(policy, null, 2));
+    running = runMain(file, { PORTAL_DATA_DIR: data });
+    const [, baseUrl] = await waitForOutput(running, /Open\s+(http:\/\/127\.0\.0\.1:\d+)/);
+    await waitForOutput(running, /Stop with Ctrl\+C/);
+    assert.equal((await fetch(`${baseUrl}/login`)).status, 200);
+    running.child.kill('SIGTERM');
+    assert.equal(await running.exited, 0);
+
+    const fromEnv = runMain(file, { PORTAL_DATA_DIR: data, DUO_MFA_SECRETS_KEY: key });
+    running = fromEnv;
+    await waitForOutput(fromEnv, /Stop with Ctrl\+C/);
+    assert.match(fromEnv.stdout(), /Key\s+DUO_MFA_SECRETS_KEY from the environment/);
+    fromEnv.child.kill('SIGTERM');
+    assert.equal(await fromEnv.exited, 0);
+
+    const malformed = runMain(file, { PORTAL_DATA_DIR: data, DUO_MFA_SECRETS_KEY: 'not-a-key' });
+    running = malformed;
+    assert.equal(await malformed.exited, 2);
+    assert.match(
+      malformed.stderr(),
+      /Cannot start the example: DUO_MFA_SECRETS_KEY .*Unset it to use a development key/,
+    );
   });
 
   it('uses SESSION_SECRET from the environment instead of the saved one, and says so', async () => {
