@@ -3,6 +3,7 @@
 
 import { isDuoMfaError, DuoMfaError, type DuoMfaErrorCode } from '../errors';
 import type { MfaInstance } from '../middleware/instance';
+import { tenantIssues } from '../policy/compile';
 import { policyInvalidError } from '../policy/issues';
 import { encryptSecret } from '../policy/secrets';
 import type { DuoCredentials, PolicyIssue } from '../policy/types';
@@ -16,6 +17,16 @@ export interface SettingsDocument {
   readonly version: string | null;
   /** The tenant's object as in the policy format; null when the tenant does not exist. */
   readonly settings: Record<string, unknown> | null;
+  /** False when the policy was given as a parsed object: updateSettings() then answers ERR_SETTINGS_READ_ONLY. */
+  readonly writable: boolean;
+  /**
+   * True when these stored settings are the ones deciding sign-ins. False when they are invalid (an edit outside
+   * the API: the last good version stays in force, S49, and `problems` says why), or for a moment after such an
+   * edit until the source picks it up.
+   */
+  readonly inForce: boolean;
+  /** Why the stored settings are not in force, each with its path inside the tenant; empty otherwise. */
+  readonly problems: readonly PolicyIssue[];
 }
 
 /** Options of updateSettings(). */
@@ -85,9 +96,19 @@ const CHECK: Partial<Record<DuoMfaErrorCode, string>> = {
  */
 export async function readSettings(instance: MfaInstance, tenant: string): Promise<SettingsDocument> {
   checkTenantId(tenant);
-  const stored = await instance.tenants.readTenant(tenant);
-  if (stored.raw === undefined || stored.version === null) return { version: null, settings: null };
-  return { version: stored.version, settings: masked(stored.raw) };
+  const [stored, entry] = await Promise.all([
+    instance.tenants.readTenant(tenant),
+    instance.tenants.load(tenant),
+  ]);
+  const writable = instance.tenants.writable;
+  if (stored.raw === undefined || stored.version === null) {
+    return { version: null, settings: null, writable, inForce: false, problems: [] };
+  }
+  const inForce = entry.state === 'ready' && entry.tenant.version === stored.version;
+  const refusal =
+    entry.state === 'ready' ? entry.invalid : entry.state === 'unavailable' ? entry.error : undefined;
+  const problems = inForce ? [] : ((refusal?.details.issues as readonly PolicyIssue[] | undefined) ?? []);
+  return { version: stored.version, settings: masked(stored.raw), writable, inForce, problems };
 }
 
 /**
@@ -133,12 +154,23 @@ export async function updateSettings(
     );
   }
   const before = stored.raw ?? {};
-  const patch = secretsOfPatch(instance, tenant, before, changes);
+  const { patch, issues } = secretsOfPatch(instance, tenant, before, changes);
   const after = mergePatch(before, patch);
+  if (issues.length > 0) {
+    // Every problem in one answer: the secrets' and the rest of the result's (a secret refused stays as stored).
+    const rest = tenantIssues(tenant, after, {
+      env: instance.config.env,
+      secretsKey: instance.config.secretsKey,
+      paths: 'tenant',
+    }).filter((issue) => !issues.some((own) => own.path === issue.path));
+    throw policyInvalidError([...issues, ...rest], tenant);
+  }
   const version = await instance.tenants.writeTenant(tenant, after, { expectedVersion: expected });
   const fields = changedPaths(before, after);
   instance.events.emit('settings.changed', undefined, { tenant }, { actor, fields, version });
-  return { version, settings: masked(after) };
+  const entry = await instance.tenants.load(tenant);
+  const inForce = entry.state === 'ready' && entry.tenant.version === version;
+  return { version, settings: masked(after), writable: true, inForce, problems: [] };
 }
 
 /**
@@ -178,7 +210,8 @@ export async function testConnection(
 
 /**
  * The patch with its secrets made storable: a new secret (a string of 40 characters) encrypted for this tenant and
- * field; `{ "set": true }` dropped (the stored one stays). Refused: `{ "env" }` and `{ "encrypted" }` (the
+ * field; `{ "set": true }` dropped (the stored one stays). A refused secret is left out of the patch and reported
+ * in `issues`. Refused: `{ "env" }` and `{ "encrypted" }` (the
  * server's environment and other ciphertexts are an operator's business), and a changed client id or API host
  * without the secret entered again (the saved secret must never be sent to another Duo application or host).
  */
@@ -187,7 +220,7 @@ function secretsOfPatch(
   tenant: string,
   before: Record<string, unknown>,
   changes: Record<string, unknown>,
-): Record<string, unknown> {
+): { patch: Record<string, unknown>; issues: PolicyIssue[] } {
   const patch = structuredClone(changes);
   const issues: PolicyIssue[] = [];
   for (const secret of SECRETS) {
@@ -214,6 +247,7 @@ function secretsOfPatch(
         message:
           'must be the secret itself (a string); references to the environment or ciphertexts are set by operators in the policy',
       });
+      removeAt(patch, secret.path);
       continue;
     }
     if (value.length !== SECRET_LENGTH) {
@@ -221,6 +255,7 @@ function secretsOfPatch(
         path: secret.field,
         message: `must be ${SECRET_LENGTH} characters (got ${value.length})`,
       });
+      removeAt(patch, secret.path);
       continue;
     }
     setAt(patch, secret.path, {
@@ -233,8 +268,7 @@ function secretsOfPatch(
       issues.push({ path: path.join('.'), message: DUO_HOST_MESSAGE });
     }
   }
-  if (issues.length > 0) throw policyInvalidError(issues, tenant);
-  return patch;
+  return { patch, issues };
 }
 
 /** Where a tenant names a Duo host. */

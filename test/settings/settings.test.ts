@@ -69,7 +69,36 @@ describe('tenant self-service settings (S48)', () => {
         env: 'GLOBEX_SECRET',
       });
       assert.ok(!JSON.stringify(acme).includes(ACME_APP.clientSecret));
-      assert.deepEqual(await t.mfa.settings('nope'), { version: null, settings: null });
+      assert.equal(acme.inForce, true);
+      assert.equal(acme.writable, true);
+      assert.deepEqual(acme.problems, []);
+      assert.deepEqual(await t.mfa.settings('nope'), {
+        version: null,
+        settings: null,
+        writable: true,
+        inForce: false,
+        problems: [],
+      });
+    });
+
+    it('says when the stored settings are not in force (a hand edit gone wrong) and why', async () => {
+      const good = await t.mfa.settings('acme');
+      const policy = JSON.parse(onDisk());
+      policy.tenants.acme.mfa.enabld = true;
+      writeFileSync(file, JSON.stringify(policy, null, 2) + '\n');
+      let seen = await t.mfa.settings('acme');
+      for (let i = 0; i < 100 && seen.problems.length === 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        seen = await t.mfa.settings('acme');
+      }
+      assert.notEqual(seen.version, good.version);
+      assert.equal(seen.inForce, false);
+      assert.ok(
+        seen.problems.some((problem) => /enabld/.test(`${problem.path} ${problem.message}`)),
+        JSON.stringify(seen.problems),
+      );
+      // The last good version still decides sign-ins.
+      assert.equal(t.mfa.tenantSettings('acme')?.policyVersion, good.version);
     });
   });
 
@@ -127,6 +156,30 @@ describe('tenant self-service settings (S48)', () => {
       );
       assert.equal(onDisk(), bytes);
       assert.equal(eventsOf(t.events, 'settings.changed').length, 0);
+    });
+
+    it('reports a refused secret together with every other problem of the result', async () => {
+      const { version } = await t.mfa.settings('acme');
+      const bytes = onDisk();
+      await assert.rejects(
+        t.mfa.updateSettings(
+          'acme',
+          { failmode: 'sometimes', challengeLimit: 0, duo: { clientSecret: 'too-short' } },
+          { actor: 'alice@acme', version },
+        ),
+        (error: unknown) => {
+          assert.ok(isDuoMfaError(error, 'ERR_POLICY_INVALID'));
+          const issues = error.details.issues as Array<{ path: string; message: string }>;
+          assert.deepEqual(issues.map((issue) => issue.path).sort(), [
+            'challengeLimit',
+            'duo.clientSecret',
+            'failmode',
+          ]);
+          assert.ok(!JSON.stringify(issues).includes('too-short'), 'the refused secret is echoed');
+          return true;
+        },
+      );
+      assert.equal(onDisk(), bytes);
     });
 
     it('stores a new secret encrypted, never returns, logs or emits it', async () => {
