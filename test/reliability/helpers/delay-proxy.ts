@@ -42,17 +42,26 @@ export class DelayProxy {
     upstream.connect(targetPort, '127.0.0.1');
   }
 
-  /** Forwards from → to, each chunk `delayMs` later; chunks leave in arrival order. The end follows the data. */
+  /**
+   * Forwards from → to, each chunk `delayMs` later, strictly in arrival order: one queue per direction, drained by
+   * one timer at a time. (A timer per chunk could reorder two chunks: Node files timers of different durations in
+   * different lists, so a chunk scheduled 1 ms later on a busy loop could leave first and corrupt the stream.)
+   */
   private pipe(from: Socket, to: Socket): void {
-    let last = 0; // when the previous chunk of this direction leaves: later chunks never overtake it
+    const queue: { at: number; task: () => void }[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const drain = () => {
+      if (timer) this.timers.delete(timer);
+      timer = undefined;
+      while (queue.length > 0 && queue[0]!.at <= Date.now()) queue.shift()!.task();
+      if (queue.length > 0) {
+        timer = setTimeout(drain, Math.max(0, queue[0]!.at - Date.now()));
+        this.timers.add(timer);
+      }
+    };
     const later = (task: () => void) => {
-      const at = Math.max(Date.now() + this.delayMs, last);
-      last = at;
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        task();
-      }, at - Date.now());
-      this.timers.add(timer);
+      queue.push({ at: Date.now() + this.delayMs, task });
+      if (!timer) drain();
     };
     from.on('data', (chunk: Buffer) => later(() => to.destroyed || to.write(chunk)));
     from.once('end', () => later(() => to.end()));

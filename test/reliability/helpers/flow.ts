@@ -28,8 +28,12 @@ export async function startMfa(browser: Browser, path = '/private'): Promise<URL
     303,
     `expected a redirect to Duo for ${path}, got ${res.status}: ${res.text.slice(0, 300)}`,
   );
-  const location = new URL(String(res.headers.location));
-  assert.equal(location.pathname, '/oauth/v1/authorize');
+  const target = String(res.headers.location);
+  assert.ok(
+    URL.canParse(target) && new URL(target).pathname === '/oauth/v1/authorize',
+    `expected a redirect to Duo for ${path}, got a 303 to ${target}`,
+  );
+  const location = new URL(target);
   return location;
 }
 
