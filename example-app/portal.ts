@@ -27,7 +27,6 @@ import {
   type MfaLogger,
   type TenantSettings,
 } from 'express-duo-mfa';
-import { isRedisPolicy } from 'express-duo-mfa/policy';
 import { FAVICON_ICO, PORTAL_CSS } from './assets';
 import { DEMO_LOGINS, TENANTS } from './demo';
 import {
@@ -141,8 +140,6 @@ export function createApp(options: PortalOptions = {}): PortalApp {
   const secretsKey = options.secretsKey ?? (process.env.DUO_MFA_SECRETS_KEY || undefined);
   const fileStatus =
     typeof policy === 'string' ? new PolicyFileStatus(resolve(policy), { secretsKey }) : undefined;
-  // A file, a directory or Redis can be written through the settings API; a parsed object cannot.
-  const editable = typeof policy === 'string' || isRedisPolicy(policy);
   const onEvent = (event: AuditEvent) => {
     if (event.type === 'policy.reloaded') loadedAt = Date.parse(event.at);
     else if (event.type === 'policy.invalid') fileStatus?.refusedAt(Date.parse(event.at));
@@ -373,9 +370,13 @@ export function createApp(options: PortalOptions = {}): PortalApp {
     // be changed here until the file is fixed. Otherwise the tenant as stored, with the version to save against.
     let unreadable = file !== undefined && !file.valid;
     let stored: { version: string | null; settings: Record<string, unknown> | null } | undefined;
+    // A file, a directory or Redis can be written through the settings API; a parsed object cannot.
+    let writable = false;
     if (!unreadable) {
       try {
-        stored = await mfa.settings(user.tenant);
+        const document = await mfa.settings(user.tenant);
+        ({ writable } = document);
+        stored = document;
       } catch (error) {
         if (!isDuoMfaError(error) || !inForce) throw error;
         unreadable = true;
@@ -391,11 +392,11 @@ export function createApp(options: PortalOptions = {}): PortalApp {
         settings: stored.settings,
         version: stored.version,
         api: `${SETTINGS_API}/${encodeURIComponent(user.tenant)}`,
-        editable: editable && !unreadable,
-        readOnlyReason: !editable
-          ? 'this portal was given its policy as an object, so these settings cannot be saved from here'
-          : unreadable
-            ? 'the policy cannot be read now (see above): these are the settings in force; fix the file to change them'
+        editable: writable && !unreadable,
+        readOnlyReason: unreadable
+          ? 'the policy cannot be read now (see above): these are the settings in force; fix the file to change them'
+          : !writable
+            ? 'this portal was given its policy as an object, so these settings cannot be saved from here'
             : undefined,
         revision: revisionOf(inForce.policyVersion),
         source: typeof policy === 'string' ? basename(policy) : undefined,

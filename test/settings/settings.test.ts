@@ -16,6 +16,10 @@ import { agentFor, login } from '../helpers/flow';
 type Emulator = Awaited<ReturnType<typeof startDuoEmulator>>;
 
 const NEW_SECRET = 'brand-new-secret-brand-new-secret-000042';
+const ADMIN_APP = {
+  integrationKey: 'DIADMINSETTINGS00001',
+  secretKey: 'admin-api-secret-through-the-settings-01',
+};
 
 describe('tenant self-service settings (S48)', () => {
   let emulator: Emulator;
@@ -25,7 +29,11 @@ describe('tenant self-service settings (S48)', () => {
   const secretsKey = generateSecretsKey();
 
   before(async () => {
-    emulator = await startDuoEmulator({ applications: ALL_APPS, mode: 'auto' });
+    emulator = await startDuoEmulator({
+      applications: ALL_APPS,
+      adminApplications: [ADMIN_APP],
+      mode: 'auto',
+    });
   });
   after(async () => {
     await emulator.close();
@@ -198,6 +206,34 @@ describe('tenant self-service settings (S48)', () => {
       assert.deepEqual(eventsOf(t.events, 'settings.changed')[0]?.fields, ['duo.clientSecret']);
       // The tenant compiles with the decrypted secret (it is in force).
       assert.equal(t.mfa.tenantSettings('acme')?.policyVersion, result.version);
+    });
+
+    it('stores an Admin API secret key encrypted too: masked, never leaked, and the Admin API works with it', async () => {
+      const { version } = await t.mfa.settings('acme');
+      const result = await t.mfa.updateSettings(
+        'acme',
+        { duo: { adminApi: { ...ADMIN_APP, apiHost: emulator.apiHost } } },
+        { actor: 'alice@acme', version },
+      );
+      const adminApi = (result.settings!.duo as Record<string, any>).adminApi;
+      assert.deepEqual(adminApi.secretKey, { set: true });
+      assert.equal(adminApi.integrationKey, ADMIN_APP.integrationKey);
+      const stored = JSON.parse(onDisk()).tenants.acme.duo.adminApi.secretKey;
+      assert.match(stored.encrypted, /^v1:/);
+      assert.deepEqual(eventsOf(t.events, 'settings.changed')[0]?.fields, ['duo.adminApi']);
+      // In force with the decrypted key: Duo's Admin API (the emulator) accepts the signature it makes.
+      const status = await t.mfa.staffStatus('acme', 'nobody-here', { actor: 'alice@acme' });
+      assert.equal(status.found, false);
+      const read = await t.mfa.settings('acme');
+      for (const place of [
+        onDisk(),
+        JSON.stringify(result),
+        JSON.stringify(read),
+        JSON.stringify(t.events),
+        t.logs.join('\n'),
+      ]) {
+        assert.ok(!place.includes(ADMIN_APP.secretKey), 'the Admin API secret key leaked');
+      }
     });
 
     it('refuses a secret without a secretsKey, naming secretsKey, and writes nothing', async () => {
