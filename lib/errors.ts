@@ -190,6 +190,11 @@ export const ERROR_CODES = {
     title: 'This settings request is not valid',
     advice: 'Send the change as JSON from this application’s own pages.',
   },
+  ERR_SETTINGS_TEST_LIMIT: {
+    status: 429,
+    title: 'Too many configuration tests',
+    advice: 'Wait a minute, then press Test configuration again.',
+  },
   ERR_SECRETS_KEY_MISSING: {
     status: 422,
     title: 'Secrets cannot be stored without a secretsKey',

@@ -34,6 +34,16 @@ export interface SettingsRouterOptions {
 const MEDIA_TYPES = ['application/json', 'application/merge-patch+json'];
 
 /**
+ * "Test configuration" calls Duo from this server: at most this many per tenant per minute on one instance, so one
+ * tenant's admin (or a script with their session) cannot get this server's address rate-limited by Duo for every
+ * tenant.
+ */
+export const TEST_LIMIT_PER_MINUTE = 10;
+const TEST_WINDOW_MS = 60_000;
+/** Tenants whose recent tests are remembered at once; the oldest entry is forgotten beyond it. */
+const TEST_BUDGETS_KEPT = 10_000;
+
+/**
  * The settings API as an Express Router: `GET /:tenant` (with `ETag`), `PATCH /:tenant` (a JSON merge patch with
  * `If-Match: "<version>"`, or `If-None-Match: *` to create a tenant), `POST /:tenant/test` (optional body
  * `{ "duo": { clientId, clientSecret, apiHost } }`).
@@ -91,7 +101,7 @@ export function settingsRouter(instance: MfaInstance, options: SettingsRouterOpt
       })
       .catch((error: unknown) => failed(instance, res, error));
   });
-  router.post('/:tenant/test', allowed(options), jsonOrEmpty, json, (req, res) => {
+  router.post('/:tenant/test', allowed(options), testBudget(instance), jsonOrEmpty, json, (req, res) => {
     const body: unknown = req.body;
     const duo = isPlainObject(body) && isPlainObject(body.duo) ? (body.duo as CandidateDuo) : undefined;
     testConnection(instance, tenantOf(req), duo)
@@ -155,6 +165,37 @@ function allowed(options: SettingsRouterOptions): RequestHandler {
   };
 }
 
+/**
+ * At most TEST_LIMIT_PER_MINUTE tests per tenant in any 60 s on this instance; beyond it 429 with Retry-After,
+ * and Duo is not called. Counted after authorize(), so nobody else can spend a tenant's tests.
+ */
+function testBudget(instance: MfaInstance): RequestHandler {
+  const recent = new Map<string, number[]>();
+  return (req, res, next) => {
+    const tenant = tenantOf(req);
+    const now = instance.config.now();
+    const times = (recent.get(tenant) ?? []).filter((at) => now - at < TEST_WINDOW_MS);
+    recent.delete(tenant); // re-inserted below: the Map's order is then least recently tested first
+    if (times.length >= TEST_LIMIT_PER_MINUTE) {
+      recent.set(tenant, times);
+      const retryAfter = Math.max(1, Math.ceil((times[0]! + TEST_WINDOW_MS - now) / 1000));
+      res.setHeader('Retry-After', String(retryAfter));
+      return sendError(
+        res,
+        new DuoMfaError(
+          'ERR_SETTINGS_TEST_LIMIT',
+          `at most ${TEST_LIMIT_PER_MINUTE} tests a minute: try again in ${retryAfter} s`,
+          { details: { retryAfterSeconds: retryAfter } },
+        ),
+        429,
+      );
+    }
+    recent.set(tenant, [...times, now]);
+    if (recent.size > TEST_BUDGETS_KEPT) recent.delete(recent.keys().next().value!);
+    next();
+  };
+}
+
 /** A change is JSON: any other content type is refused (415) before it is read. */
 function jsonOnly(req: Request, res: Response, next: NextFunction): void {
   if (req.is(MEDIA_TYPES)) return next();
@@ -215,6 +256,7 @@ const OWN_WORDS: ReadonlySet<DuoMfaErrorCode> = new Set([
   'ERR_FORBIDDEN',
   'ERR_SECRETS_KEY_MISSING',
   'ERR_DUO_UNKNOWN_TENANT',
+  'ERR_SETTINGS_TEST_LIMIT',
 ]);
 
 function sendError(res: Response, error: DuoMfaError, status: number): void {

@@ -51,7 +51,7 @@ describe('tenant self-service settings (S48)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function app(options: { secretsKey?: string } = {}): TestApp {
+  function app(options: { secretsKey?: string; now?: () => number } = {}): TestApp {
     return createTestApp({
       emulator,
       policy: file,
@@ -430,6 +430,32 @@ describe('tenant self-service settings (S48)', () => {
         ['failmode'],
       );
       assert.equal(onDisk(), bytes);
+    });
+
+    it('answers 429 past ten tests a minute for one tenant, without calling Duo; other tenants and later minutes are not held back', async () => {
+      let now = Date.now();
+      t.close();
+      t = app({ secretsKey, now: () => now });
+      const router = t.mfa.settingsRouter({ authorize: () => true, actor: () => 'alice@acme' });
+      const host = express().use('/admin/mfa', router);
+      for (let i = 0; i < 10; i++) {
+        const ok = await request(host).post('/admin/mfa/acme/test').expect(200);
+        assert.equal(ok.body.ok, true);
+      }
+      const before = emulator.calls.health;
+      const limited = await request(host).post('/admin/mfa/acme/test').expect(429);
+      assert.equal(limited.body.code, 'ERR_SETTINGS_TEST_LIMIT');
+      assert.match(limited.body.message, /10 tests a minute/);
+      assert.equal(limited.headers['retry-after'], '60');
+      assert.equal(emulator.calls.health, before, 'Duo was called past the limit');
+      assert.equal((await request(host).post('/admin/mfa/globex/test').expect(200)).body.ok, true);
+      now += 30_000;
+      assert.equal(
+        (await request(host).post('/admin/mfa/acme/test').expect(429)).headers['retry-after'],
+        '30',
+      );
+      now += 30_000;
+      assert.equal((await request(host).post('/admin/mfa/acme/test').expect(200)).body.ok, true);
     });
 
     it('never sends a secret back, and tests a configuration', async () => {
