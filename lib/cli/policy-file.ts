@@ -10,9 +10,9 @@ import {
   type PolicyValidation,
 } from '../policy/compile';
 import { checkDefaults, DEFAULTS_FILE, INVALID_NAME_MESSAGE, tenantFileId } from '../policy/dir-source';
-import { policyInvalidError, ROOT_PATH } from '../policy/issues';
+import { formatPath, policyInvalidError, ROOT_PATH } from '../policy/issues';
 import { parsePolicyText, readPolicyFile } from '../policy/read';
-import { parseSecretsKey, type SecretsKey } from '../policy/secrets';
+import { openSecret, parseSecretsKey, type SecretsKey } from '../policy/secrets';
 import type { CompiledTenant, PolicyIssue, PolicyWarning } from '../policy/types';
 import { isPlainObject } from '../util/objects';
 
@@ -36,7 +36,7 @@ export type CliPolicy = PolicyValidation & {
  * Reads and validates a policy file or directory without throwing for policy problems (a missing file, bad JSON,
  * schema errors, a bad tenant file name all come back as issues; a directory's issues name their file, with paths
  * inside it). `secrets` says what to do with `{ "env" }` and `{ "encrypted" }` secrets; the secretsKey is read from
- * DUO_MFA_SECRETS_KEY.
+ * DUO_MFA_SECRETS_KEY. With `resolve` and no key, each encrypted secret is an issue saying to set that variable.
  *
  * @example
  * ```ts
@@ -65,18 +65,25 @@ export function readPolicyForCli(
     secretsKey: key,
     skipSecrets: secrets === 'skip',
     skipEnvSecrets: secrets === 'skip-env',
-    skipEncryptedSecrets: key === undefined && secrets !== 'resolve',
+    // Without a key, encrypted secrets stay closed: with 'resolve', lockedSecrets() reports each in the CLI's words.
+    skipEncryptedSecrets: key === undefined,
   };
   const directory = statSync(path, { throwIfNoEntry: false })?.isDirectory() === true;
   const read = directory ? readDirectory(path) : readFile(path);
   if ('issues' in read) return failed(directory, read.issues);
-  if (key === undefined && secrets !== 'resolve' && secrets !== 'skip' && hasEncryptedSecret(read.tenants)) {
+  if (
+    key === undefined &&
+    secrets !== 'resolve' &&
+    secrets !== 'skip' &&
+    encryptedSecrets(read.tenants).length > 0
+  ) {
     notes.push(
       `encrypted secrets were not checked: set ${SECRETS_KEY_VARIABLE} to the secretsKey to check that they open`,
     );
   }
   const result = validatePolicy(read.doc, compile);
-  const problems = [...read.problems, ...(result.ok ? [] : result.issues)];
+  const locked = key === undefined && secrets === 'resolve' ? lockedSecrets(read.tenants) : [];
+  const problems = [...read.problems, ...(result.ok ? [] : result.issues), ...locked];
   if (problems.length > 0) {
     return failed(directory, directory ? problems.map(inFile) : problems, read);
   }
@@ -170,6 +177,28 @@ export function describeIssues(issues: readonly PolicyIssue[], file: string): st
  */
 export function locateWarning(warning: PolicyWarning, directory: boolean): PolicyWarning {
   return directory ? inFile(warning) : warning;
+}
+
+/**
+ * Where a person changes one of a tenant's settings, for fix hints: the JSON path in the policy file, or for a
+ * policy directory the path inside the tenant's own file.
+ *
+ * @example
+ * ```ts
+ * const at = tenantSetting('duo-mfa.d', true, 'acme', 'duo.apiHost'); // { path: 'duo.apiHost', file: 'duo-mfa.d/acme.json' }
+ * tenantSetting('duo-mfa.json', false, 'acme', 'duo.apiHost'); // { path: 'tenants.acme.duo.apiHost', file: 'duo-mfa.json' }
+ * io.err(`fix: check ${at.path} in ${at.file}`);
+ * ```
+ */
+export function tenantSetting(
+  policy: string,
+  directory: boolean,
+  tenantId: string,
+  setting: string,
+): { readonly path: string; readonly file: string } {
+  return directory
+    ? { path: setting, file: join(policy, `${tenantId}.json`) }
+    : { path: `${formatPath(['tenants', tenantId])}.${setting}`, file: policy };
 }
 
 /** A single-file path (`tenants.acme.mfa.enabled`) as the file of a directory and the path inside it. */
@@ -277,15 +306,45 @@ function failed(directory: boolean, issues: readonly PolicyIssue[], read?: Read)
   };
 }
 
-function hasEncryptedSecret(tenants: ReadonlyMap<string, unknown>): boolean {
-  for (const tenant of tenants.values()) {
-    if (!isPlainObject(tenant) || !isPlainObject(tenant.duo)) continue;
-    const { clientSecret, adminApi } = tenant.duo;
-    if (isPlainObject(clientSecret) && 'encrypted' in clientSecret) return true;
-    if (isPlainObject(adminApi) && isPlainObject(adminApi.secretKey) && 'encrypted' in adminApi.secretKey)
-      return true;
+/** Where a tenant keeps its secrets, and the field name bound into their encryption. */
+const SECRET_FIELDS = [
+  { path: ['duo', 'clientSecret'], field: 'duo.clientSecret' },
+  { path: ['duo', 'adminApi', 'secretKey'], field: 'duo.adminApi.secretKey' },
+] as const;
+
+/** Every `{ "encrypted": "…" }` secret of the tenants as written, with its tenant, field and path. */
+function encryptedSecrets(
+  tenants: ReadonlyMap<string, unknown>,
+): { tenant: string; field: string; path: string; token: string }[] {
+  const found: { tenant: string; field: string; path: string; token: string }[] = [];
+  for (const [tenant, raw] of tenants) {
+    for (const { path, field } of SECRET_FIELDS) {
+      let value: unknown = raw;
+      for (const key of path) value = isPlainObject(value) ? value[key] : undefined;
+      if (isPlainObject(value) && typeof value.encrypted === 'string') {
+        found.push({ tenant, field, path: formatPath(['tenants', tenant, ...path]), token: value.encrypted });
+      }
+    }
   }
-  return false;
+  return found;
+}
+
+/**
+ * One issue per encrypted secret that only the key can open (a malformed one is the schema's to report): the
+ * secret's path and how to open it from the command line.
+ */
+function lockedSecrets(tenants: ReadonlyMap<string, unknown>): PolicyIssue[] {
+  return encryptedSecrets(tenants)
+    .filter(({ tenant, field, token }) => {
+      const opened = openSecret(undefined, token, { tenant, field });
+      return !opened.ok && opened.reason === 'no-key';
+    })
+    .map(({ path }) => ({
+      path,
+      message:
+        `the secret is encrypted and ${SECRETS_KEY_VARIABLE} is not set: set ${SECRETS_KEY_VARIABLE} to the ` +
+        "app's secretsKey (the key that encrypted it) and run the command again",
+    }));
 }
 
 /** An own property, whatever its name ("__proto__" included), as JSON.parse makes it. */

@@ -1,7 +1,8 @@
 // duo-mfa emulator: starts on --port 0, prints apiHost and credentials, writes the CA, answers health, stops on SIGTERM.
 
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { adminApiCall } from '../helpers/duo';
 import { CLIENT_ID, SECRET, tempDir, tenantDoc } from '../policy/helpers';
@@ -196,6 +197,92 @@ describe('duo-mfa emulator', () => {
       }
     });
 
+    it('takes a policy directory: every tenant file’s credentials and duo.adminApi (no EISDIR)', async () => {
+      const otherId = 'DIZYXWVUTSRQPONMLKJI';
+      const otherSecret = 'globex-secret-from-env-0123456789abcdefg';
+      const adminKey = 'DIADMINCLITEST000002';
+      const adminSecret = 'admin-secret-from-dir-0123456789abcdefgh';
+      const dir = tmp.path('policy.d');
+      mkdirSync(dir);
+      writeJson(join(dir, '_defaults.json'), { defaultTenant: 'acme' });
+      writeJson(
+        join(dir, 'acme.json'),
+        tenantDoc({
+          duo: {
+            clientId: CLIENT_ID,
+            clientSecret: SECRET,
+            apiHost: '127.0.0.1:8443',
+            adminApi: {
+              integrationKey: adminKey,
+              secretKey: { env: 'ACME_ADMIN_SECRET' },
+              apiHost: '127.0.0.1:8443',
+            },
+          },
+        }),
+      );
+      writeJson(
+        join(dir, 'globex.json'),
+        tenantDoc({
+          duo: { clientId: otherId, clientSecret: { env: 'GLOBEX_SECRET' }, apiHost: '127.0.0.1:8443' },
+        }),
+      );
+      const caOut = tmp.path('dir-ca.pem');
+      const running = await startEmulator(['--port', '0', '--policy', dir, '--ca-out', caOut], {
+        GLOBEX_SECRET: otherSecret,
+        ACME_ADMIN_SECRET: adminSecret,
+      });
+      try {
+        const apiHost = field(running.banner, 'apiHost')!;
+        assert.match(running.banner, new RegExp(`\\n  applications from ${dir.replace(/[.]/g, '\\.')}:\\n`));
+        assert.match(running.banner, new RegExp(`\\n    acme: ${CLIENT_ID}`));
+        assert.match(running.banner, new RegExp(`\\n    globex: ${otherId}`));
+        assert.match(running.banner, new RegExp(`\\n  Admin API applications:\\n    acme: ${adminKey} `));
+        for (const secret of [SECRET, otherSecret, adminSecret]) {
+          assert.ok(!running.banner.includes(secret), 'a secret was printed');
+        }
+
+        const pointed = writeJson(tmp.path('dir-pointed.json'), {
+          tenants: {
+            acme: tenantDoc({ duo: { clientId: CLIENT_ID, clientSecret: SECRET, apiHost } }),
+            globex: tenantDoc({ duo: { clientId: otherId, clientSecret: otherSecret, apiHost } }),
+          },
+        });
+        const health = await runCli(['health', pointed, '--ca', caOut]);
+        assert.equal(health.code, 0, health.stdout + health.stderr);
+        const ca = readFileSync(caOut, 'utf8');
+        const found = await adminApiCall(
+          { apiHost, ca },
+          'GET',
+          '/admin/v1/users',
+          { username: 'nobody' },
+          { app: { integrationKey: adminKey, secretKey: adminSecret } },
+        );
+        assert.deepEqual(found, { stat: 'OK', response: [] });
+      } finally {
+        assert.equal(await stop(running), 0);
+      }
+    });
+
+    it('exits 1 without starting when a file of the policy directory is invalid, naming the file', async () => {
+      const dir = tmp.path('bad.d');
+      mkdirSync(dir);
+      writeJson(
+        join(dir, 'acme.json'),
+        tenantDoc({
+          duo: { clientId: CLIENT_ID, clientSecret: { env: 'NOT_SET_ANYWHERE' }, apiHost: '127.0.0.1:8443' },
+        }),
+      );
+      const caOut = tmp.path('bad-dir.pem');
+      const result = await runCli(['emulator', '--port', '0', '--policy', dir, '--ca-out', caOut]);
+      assert.equal(result.code, 1);
+      assert.match(
+        result.stderr,
+        /\n {2}acme\.json: duo\.clientSecret: environment variable NOT_SET_ANYWHERE is not set\n/,
+      );
+      assert.doesNotMatch(result.stderr, /EISDIR/);
+      assert.ok(!existsSync(caOut));
+    });
+
     it('exits 1 naming the path when duo.adminApi is malformed or its secret is missing', async () => {
       const policy = writeJson(tmp.path('bad-admin.json'), {
         tenants: {
@@ -221,7 +308,7 @@ describe('duo-mfa emulator', () => {
       assert.equal(result.code, 1);
       assert.match(
         result.stderr,
-        /tenants\.acme\.duo\.adminApi\.integrationKey: must be a string of exactly 20 characters/,
+        /tenants\.acme\.duo\.adminApi\.integrationKey: must be 20 characters \(got 5\)/,
       );
       assert.match(
         result.stderr,

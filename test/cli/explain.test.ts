@@ -105,10 +105,74 @@ describe('duo-mfa explain', () => {
       const result = await runCli(['explain', file, '--user', 'erin']);
       assert.equal(result.code, 0);
       assert.equal(
-        result.stdout,
+        result.stdout.split('\n').slice(0, 2).join('\n'),
         'required: no — "erin" is not in staffIncluded and has no roles\n' +
-          'tenant: acme (defaultTenant); trusted endpoints: monitor (applies to this user)\n',
+          'tenant: acme (defaultTenant); trusted endpoints: monitor (applies to this user)',
       );
+    });
+
+    it('prints the end of a bypass as a date people read in text, ISO in --json', async () => {
+      const args = ['explain', file, '--tenant', 'acme', '--user', 'Frank', '--role', 'admin'];
+      const text = await runCli([...args, '--at', '2026-11-25T17:59:59Z']);
+      assert.equal(text.code, 0, text.stderr);
+      assert.equal(
+        text.stdout.split('\n')[0],
+        'required: no — "frank" has a temporary bypass until 25 Nov 2026, 18:00 UTC (new phone, re-activation pending)',
+      );
+      assert.doesNotMatch(text.stdout, /\d{4}-\d\d-\d\dT/);
+      const asJson = await runCli([...args, '--at', '2026-11-25T17:59:59Z', '--json']);
+      assert.match(JSON.parse(asJson.stdout).reason.detail, /until 2026-11-25T18:00:00\.000Z \(/);
+    });
+  });
+
+  describe('when the user is given without --role', () => {
+    const hint = [
+      "roles: none given — a user's roles come from the host app at sign-in (getUser's roles); the policy does not know them",
+      '  give them with --role R, once per role (e.g. --role admin --role finance)',
+      '  tenant acme asks for Duo for these roles (rolesIncluded): admin, finance',
+    ].join('\n');
+
+    it('says where roles come from, how to give them, and lists the tenant’s rolesIncluded', async () => {
+      const result = await runCli(['explain', file, '--tenant', 'acme', '--user', 'alice']);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(
+        result.stdout,
+        'required: no — "alice" is not in staffIncluded and has no roles\n' +
+          'tenant: acme; trusted endpoints: monitor (not for this user)\n' +
+          `${hint}\n`,
+      );
+      const withRole = await runCli([
+        'explain',
+        file,
+        '--tenant',
+        'acme',
+        '--user',
+        'alice',
+        '--role',
+        'admin',
+      ]);
+      assert.doesNotMatch(withRole.stdout, /roles: none given/);
+    });
+
+    it('keeps --json as it was (the same one object, no hint)', async () => {
+      const result = await runCli(['explain', file, '--tenant', 'acme', '--user', 'alice', '--json']);
+      assert.equal(result.code, 0);
+      assert.deepEqual(JSON.parse(result.stdout), {
+        required: false,
+        reason: { code: 'not_included', detail: '"alice" is not in staffIncluded and has no roles' },
+        tenant: 'acme',
+      });
+    });
+
+    it('says nothing about roles when the tenant asks for Duo by no role, or is not in the policy', async () => {
+      const noRoles = writeJson(tmp.path('no-roles.json'), {
+        tenants: { acme: tenantDoc({ mfa: { enabled: true, staffIncluded: ['dana'] } }) },
+      });
+      const result = await runCli(['explain', noRoles, '--tenant', 'acme', '--user', 'alice']);
+      assert.equal(result.code, 0, result.stderr);
+      assert.doesNotMatch(result.stdout, /roles: none given/);
+      const unknown = await runCli(['explain', file, '--tenant', 'initech', '--user', 'alice']);
+      assert.doesNotMatch(unknown.stdout, /roles: none given/);
     });
   });
 
@@ -174,8 +238,8 @@ describe('duo-mfa explain', () => {
       const result = await runCli(['explain', dir, '--tenant', 'acme', '--user', 'dana']);
       assert.equal(result.code, 0, result.stderr);
       assert.equal(
-        result.stdout,
-        'required: yes — "dana" is in staffIncluded\ntenant: acme; trusted endpoints: monitor (not for this user)\n',
+        result.stdout.split('\n').slice(0, 2).join('\n'),
+        'required: yes — "dana" is in staffIncluded\ntenant: acme; trusted endpoints: monitor (not for this user)',
       );
       const viaDefault = await runCli(['explain', dir, '--user', 'dana', '--json']);
       assert.equal(JSON.parse(viaDefault.stdout).tenant, 'acme');
@@ -194,6 +258,32 @@ describe('duo-mfa explain', () => {
       assert.match(broken.stderr, /not valid JSON at line 1, column 3/);
     });
 
+    it('lists the tenant file’s rolesIncluded without --role, quoting a role that is not one word', async () => {
+      writeFileSync(
+        join(dir, 'helpdesk.json'),
+        JSON.stringify(tenantDoc({ mfa: { enabled: true, rolesIncluded: ['Help Desk'] } })),
+      );
+      const result = await runCli(['explain', dir, '--tenant', 'helpdesk', '--user', 'dana']);
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(result.stdout.split('\n').slice(2), [
+        "roles: none given — a user's roles come from the host app at sign-in (getUser's roles); the policy does not know them",
+        "  give them with --role R, once per role (e.g. --role 'help desk')",
+        '  tenant helpdesk asks for Duo for these roles (rolesIncluded): help desk',
+        '',
+      ]);
+      const given = await runCli([
+        'explain',
+        dir,
+        '--tenant',
+        'helpdesk',
+        '--user',
+        'dana',
+        '--role',
+        'HELP DESK',
+      ]);
+      assert.equal(given.stdout.split('\n')[0], 'required: yes — role "help desk" is in rolesIncluded');
+    });
+
     it('shows the end of the grace period before mfa.enforceFrom', async () => {
       const result = await runCli([
         'explain',
@@ -207,7 +297,7 @@ describe('duo-mfa explain', () => {
       ]);
       assert.equal(
         result.stdout.split('\n')[0],
-        'required: yes — tenant "grace" asks everyone (rolesIncluded and staffIncluded are both empty) (grace period until 2099-01-01T00:00:00.000Z: the user may choose "Remind me later" until then)',
+        'required: yes — tenant "grace" asks everyone (rolesIncluded and staffIncluded are both empty) (grace period until 1 Jan 2099, 00:00 UTC: the user may choose "Remind me later" until then)',
       );
       const asJson = await runCli([
         'explain',

@@ -3,11 +3,14 @@
 import assert from 'node:assert/strict';
 import dns from 'node:dns';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
 import { startDuoEmulator, type DuoEmulator } from '../../lib/emulator';
 import { generateCertificates } from '../../lib/emulator/certificates';
+import { encryptSecret, parseSecretsKey } from '../../lib/policy/secrets';
 import { startConnectProxy } from '../helpers/connect-proxy';
 import { CLIENT_ID, OTHER_SECRET, SECRET, tempDir, tenantDoc } from '../policy/helpers';
-import { runCli, writeJson } from './helpers';
+import { hasStackTrace, runCli, writeJson } from './helpers';
 
 const OTHER_ID = 'DIZYXWVUTSRQPONMLKJI';
 
@@ -273,6 +276,135 @@ describe('duo-mfa health', () => {
         /--proxy must be an http:\/\/ or https:\/\/ URL of an HTTP CONNECT proxy \(got "socks5:\/\/\*\*\*\*:\*\*\*\*@proxy:1080"\)/,
       );
       assert.ok(!result.stderr.includes(password));
+    });
+  });
+
+  describe('when FILE is a policy directory', () => {
+    let dir: string;
+    before(() => {
+      dir = tmp.path('policy.d');
+      mkdirSync(dir);
+      writeJson(join(dir, '_defaults.json'), { defaultTenant: 'acme' });
+      writeJson(
+        join(dir, 'acme.json'),
+        tenantDoc({ duo: { clientId: CLIENT_ID, clientSecret: SECRET, apiHost: emulator.apiHost } }),
+      );
+      writeJson(
+        join(dir, 'globex.json'),
+        tenantDoc({
+          duo: { clientId: OTHER_ID, clientSecret: { env: 'GLOBEX_SECRET' }, apiHost: emulator.apiHost },
+        }),
+      );
+    });
+
+    it('checks every tenant file, exit 0', async () => {
+      const before = emulator.calls.health;
+      const result = await runCli(['health', dir, '--ca', ca], env);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /\nacme +OK +\S+ +clock skew [+-]?\d+ ms\n/);
+      assert.match(result.stdout, /\nglobex +OK +/);
+      assert.equal(result.stderr, '');
+      assert.equal(emulator.calls.health - before, 2);
+    });
+
+    it('names the file and the path inside it when a secret variable is missing', async () => {
+      const result = await runCli(['health', dir, '--ca', ca]);
+      assert.equal(result.code, 1);
+      assert.match(
+        result.stderr,
+        /\n {2}globex\.json: duo\.clientSecret: environment variable GLOBEX_SECRET is not set\n/,
+      );
+    });
+
+    it('a fix names duo.apiHost in the tenant’s file (tenants.acme.duo.apiHost in a single file)', async () => {
+      const sockets = new Set<net.Socket>();
+      const plain = net.createServer((socket) => {
+        sockets.add(socket);
+        socket.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n');
+      });
+      await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+      const apiHost = `127.0.0.1:${(plain.address() as net.AddressInfo).port}`;
+      try {
+        const notDuo = tmp.path('not-duo.d');
+        mkdirSync(notDuo);
+        const tenant = tenantDoc({ duo: { clientId: CLIENT_ID, clientSecret: SECRET, apiHost } });
+        writeJson(join(notDuo, 'acme.json'), tenant);
+        const result = await runCli(['health', notDuo, '--json']);
+        assert.equal(result.code, 1);
+        const entry = JSON.parse(result.stdout).tenants[0];
+        assert.equal(entry.error.code, 'ERR_DUO_TLS');
+        assert.match(
+          entry.fix,
+          new RegExp(
+            `^nothing at ${apiHost.replace(/\./g, '\\.')} speaks TLS as Duo does \\(\\w+\\): ` +
+              `check duo\\.apiHost in ${join(notDuo, 'acme.json').replace(/[.]/g, '\\.')} \\(Duo's API hostname`,
+          ),
+        );
+        const file = writeJson(tmp.path('not-duo.json'), { tenants: { acme: tenant } });
+        const single = JSON.parse((await runCli(['health', file, '--json'])).stdout).tenants[0];
+        assert.match(
+          single.fix,
+          new RegExp(`: check tenants\\.acme\\.duo\\.apiHost in ${file.replace(/[.]/g, '\\.')} \\(`),
+        );
+      } finally {
+        for (const socket of sockets) socket.destroy();
+        await new Promise<void>((resolve) => plain.close(() => resolve()));
+      }
+    });
+  });
+
+  describe('when secrets are encrypted (as the settings API writes them)', () => {
+    const KEY = Buffer.alloc(32, 7).toString('base64');
+    let encrypted: string;
+    before(() => {
+      const key = parseSecretsKey(KEY);
+      encrypted = writeJson(tmp.path('encrypted.json'), {
+        tenants: {
+          acme: tenantDoc({
+            duo: {
+              clientId: CLIENT_ID,
+              clientSecret: {
+                encrypted: encryptSecret(key, SECRET, { tenant: 'acme', field: 'duo.clientSecret' }),
+              },
+              apiHost: emulator.apiHost,
+            },
+          }),
+        },
+      });
+    });
+
+    it('opens them with DUO_MFA_SECRETS_KEY and checks the tenant, exit 0', async () => {
+      const before = emulator.calls.health;
+      const result = await runCli(['health', encrypted, '--ca', ca], { DUO_MFA_SECRETS_KEY: KEY });
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /\nacme +OK +\S+ +clock skew [+-]?\d+ ms\n/);
+      assert.equal(emulator.calls.health - before, 1);
+    });
+
+    it('without DUO_MFA_SECRETS_KEY: exit 1 naming the secret and the variable to set, nothing checked, no stack trace', async () => {
+      const before = emulator.calls.health;
+      const result = await runCli(['health', encrypted, '--ca', ca]);
+      assert.equal(result.code, 1);
+      assert.equal(result.stdout, '');
+      assert.equal(
+        result.stderr,
+        `Invalid MFA policy ${encrypted} (1 problem):\n` +
+          '  tenants.acme.duo.clientSecret: the secret is encrypted and DUO_MFA_SECRETS_KEY is not set: set ' +
+          "DUO_MFA_SECRETS_KEY to the app's secretsKey (the key that encrypted it) and run the command again\n",
+      );
+      assert.ok(!hasStackTrace(result.stderr));
+      assert.equal(emulator.calls.health - before, 0);
+    });
+
+    it('with another DUO_MFA_SECRETS_KEY: exit 1 saying the secret cannot be opened, no stack trace', async () => {
+      const other = Buffer.alloc(32, 8).toString('base64');
+      const result = await runCli(['health', encrypted, '--ca', ca], { DUO_MFA_SECRETS_KEY: other });
+      assert.equal(result.code, 1);
+      assert.match(
+        result.stderr,
+        /\n {2}tenants\.acme\.duo\.clientSecret: the encrypted secret cannot be opened with the configured secretsKey/,
+      );
+      assert.ok(!hasStackTrace(result.stderr));
     });
   });
 

@@ -2,7 +2,8 @@
 // against the fake Admin API (signatures verified with duo_api's code) until the emulator serves the Admin API.
 
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fakePhone, startFakeAdminApi, type FakeAdminApi } from '../duo/helpers/fake-admin-api';
 import { CLIENT_ID, SECRET, tempDir, tenantDoc } from '../policy/helpers';
 import { runCli, writeJson } from './helpers';
@@ -246,6 +247,58 @@ describe('duo-mfa staff', () => {
       assert.match(
         result.stderr,
         /\nfix: 127\.0\.0\.1:\d+ is on this machine — the local Duo emulator\? .*pass its CA with --ca/,
+      );
+    });
+  });
+
+  describe('when FILE is a policy directory', () => {
+    let dir: string;
+    before(() => {
+      dir = tmp.path('policy.d');
+      mkdirSync(dir);
+      const duo = { clientId: CLIENT_ID, clientSecret: SECRET, apiHost: 'api-12345678.duosecurity.com' };
+      writeJson(join(dir, '_defaults.json'), { defaultTenant: 'acme' });
+      writeJson(
+        join(dir, 'acme.json'),
+        tenantDoc({
+          duo: {
+            ...duo,
+            adminApi: {
+              integrationKey: ADMIN_APP.integrationKey,
+              secretKey: { env: 'ACME_ADMIN_SECRET' },
+              apiHost: fake.apiHost,
+            },
+          },
+        }),
+      );
+      writeJson(join(dir, 'initech.json'), tenantDoc({ duo }));
+    });
+
+    it('reads the tenant’s duo.adminApi from its file and prints the status, exit 0', async () => {
+      const result = await runCli(['staff', dir, '--ca', ca, '--tenant', 'acme', '--user', 'dana'], env);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /^dana in Duo \(tenant acme\)\n\nSTATUS {6}active\n/);
+      assert.match(result.stdout, /\nLAST LOGIN {2}30 May 2026, 08:00 UTC\n/);
+      assert.equal(result.stderr, '');
+      assert.deepEqual(fake.calls.at(-1)?.params, { username: 'dana' });
+    });
+
+    it('a tenant without duo.adminApi: exit 1 naming the tenant’s file', async () => {
+      const result = await runCli(['staff', dir, '--ca', ca, '--tenant', 'initech', '--user', 'dana'], env);
+      assert.equal(result.code, 1);
+      assert.equal(
+        result.stderr,
+        'duo-mfa staff: tenant "initech" has no Duo Admin API application: add duo.adminApi ' +
+          `{ integrationKey, secretKey, apiHost } to ${join(dir, 'initech.json')} (see docs/duo.md)\n`,
+      );
+    });
+
+    it('a missing secret variable: exit 1 naming the file and the path inside it', async () => {
+      const result = await runCli(['staff', dir, '--ca', ca, '--tenant', 'acme', '--user', 'dana']);
+      assert.equal(result.code, 1);
+      assert.match(
+        result.stderr,
+        /\n {2}acme\.json: duo\.adminApi\.secretKey: environment variable ACME_ADMIN_SECRET is not set/,
       );
     });
   });

@@ -7,9 +7,7 @@ import type { DeviceSummary } from '../../devices/insight';
 import { listDeviceTenants, readDeviceInsight, type RedisScanner } from '../../devices/read';
 import type { RedisLike } from '../../stores/types';
 import { EXIT, UsageError, flagOption, integerOption, stringOption, type Command } from '../command';
-import { json, table } from '../io';
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+import { json, peopleDate, table } from '../io';
 
 /**
  * `duo-mfa devices --tenant T (--redis URL | --file FILE) [--search ID] [--json]`.
@@ -123,7 +121,7 @@ some are named), not seen with --search, or the store could not be read, 2 usage
             printable(d.os ?? '-'),
             printable(d.browser ?? '-'),
             trustText(d),
-            formatSeen(d.lastSeen),
+            peopleDate(d.lastSeen, '-'),
             d.users.map(printable).join(', '),
             `${d.outcomes.allowed}/${d.outcomes.denied}/${d.outcomes.blocked}`,
           ]),
@@ -160,26 +158,9 @@ export function describeDevice(device: DeviceSummary): string {
         : 'trust unknown (no Trusted Endpoints result from Duo)';
   const { allowed, denied, blocked } = device.outcomes;
   const total = allowed + denied + blocked;
-  return `${name} was last seen ${formatSeen(device.lastSeen)} by ${users}: ${trust}. ${total} sign-in${
+  return `${name} was last seen ${peopleDate(device.lastSeen, '-')} by ${users}: ${trust}. ${total} sign-in${
     total === 1 ? '' : 's'
   }: ${allowed} allowed, ${denied} denied, ${blocked} blocked.`;
-}
-
-/**
- * An ISO time as people read it in this command's text output: `30 Jun 2027, 00:00 UTC`.
- *
- * @example
- * ```ts
- * formatSeen('2027-06-30T00:00:00.000Z'); // '30 Jun 2027, 00:00 UTC'
- * ```
- */
-export function formatSeen(iso: string): string {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return '-';
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${date.getUTCDate()} ${MONTHS[date.getUTCMonth()]} ${date.getUTCFullYear()}, ${pad(date.getUTCHours())}:${pad(
-    date.getUTCMinutes(),
-  )} UTC`;
 }
 
 function trustText(device: DeviceSummary): string {

@@ -3,31 +3,27 @@
 import { randomInt } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { isDuoMfaError } from '../../errors';
 import {
   startDuoEmulator,
   type EmulatorAdminApplication,
   type EmulatorApplication,
   type EmulatorMode,
 } from '../../emulator';
-import { validatePolicy } from '../../policy/compile';
-import { readPolicyFile } from '../../policy/read';
-import type { CompiledTenant, PolicyIssue } from '../../policy/types';
-import { isPlainObject } from '../../util/objects';
+import type { CompiledTenant } from '../../policy/types';
 import { EXIT, choiceOption, integerOption, stringOption, type Command } from '../command';
 import type { CliIo } from '../io';
-import { describeIssues } from '../policy-file';
+import { describeIssues, readPolicyForCli, SECRETS_KEY_VARIABLE } from '../policy-file';
 
 const MODES: readonly EmulatorMode[] = ['interactive', 'auto'];
 const DEFAULT_CA_OUT = './.duo-emulator/ca.pem';
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
 /**
- * `duo-mfa emulator [--port 8443] [--policy FILE]` (see its `help` text for every option and the exit codes).
+ * `duo-mfa emulator [--port 8443] [--policy FILE|DIR]` (see its `help` text for every option and the exit codes).
  *
  * @example
  * ```ts
- * const code = await runCli(['emulator', '--port', '0', '--policy', 'duo-mfa.json'], processIo());
+ * const code = await runCli(['emulator', '--port', '0', '--policy', 'duo-mfa.d'], processIo());
  * ```
  */
 export const emulatorCommand: Command = {
@@ -42,9 +38,10 @@ a throw-away CA written to --ca-out. Point a tenant's "apiHost" at the printed a
 Options:
   --port N         port to listen on (default 8443; 0 picks a free port, printed at start)
   --host H         interface to listen on (default 127.0.0.1)
-  --policy FILE    accept every tenant's Duo credentials from this policy file ({ "env": "NAME" } secrets
-                   are read from the environment), and each tenant's duo.adminApi credentials (an Admin API
-                   application) when present; without it, a demo application is generated and printed
+  --policy FILE    accept every tenant's Duo credentials from this policy file or policy directory
+                   ({ "env": "NAME" } secrets are read from the environment, { "encrypted": "v1:…" } ones
+                   opened with ${SECRETS_KEY_VARIABLE}), and each tenant's duo.adminApi credentials (an Admin
+                   API application) when present; without it, a demo application is generated and printed
   --mode M         interactive (default): prompt pages with "Send me a Push"; auto: approve at once
   --ca-out FILE    where to write the CA certificate (PEM) (default ${DEFAULT_CA_OUT})
   --help           show this help
@@ -72,14 +69,14 @@ Stops cleanly on SIGINT (Ctrl+C) or SIGTERM. Exit codes: 0 stopped, 1 could not 
     if (policyFile === undefined) {
       applications = [demoApplication()];
     } else {
-      const read = readPolicyWithAdminApi(policyFile, io.env);
+      const read = readPolicyForCli(policyFile, { env: io.env });
       if (!read.ok) {
         io.err(describeIssues(read.issues, policyFile));
         return EXIT.failed;
       }
-      tenants = read.tenants;
+      tenants = [...read.policy.tenants.values()];
       applications = applicationsOf(tenants, io);
-      adminApplications = uniqueAdminApplications(read.adminApplications, io);
+      adminApplications = uniqueAdminApplications(adminApplicationsOf(tenants), io);
     }
 
     let emulator;
@@ -137,84 +134,24 @@ Stops cleanly on SIGINT (Ctrl+C) or SIGTERM. Exit codes: 0 stopped, 1 could not 
 /** An Admin API application a tenant's `duo.adminApi` names, with the tenant and apiHost for the banner. */
 interface TenantAdminApplication extends EmulatorAdminApplication {
   readonly name: string;
-  readonly apiHost: string | undefined;
+  readonly apiHost: string;
 }
 
-type PolicyRead =
-  | {
-      readonly ok: true;
-      readonly tenants: CompiledTenant[];
-      readonly adminApplications: TenantAdminApplication[];
-    }
-  | { readonly ok: false; readonly issues: readonly PolicyIssue[] };
-
-/**
- * Reads the policy file, taking each tenant's optional `duo.adminApi` ({ integrationKey, secretKey, apiHost },
- * secret as a string or { "env": "NAME" }) out of the raw JSON before validating the rest, so a policy schema
- * that does not know `adminApi` yet still loads.
- */
-function readPolicyWithAdminApi(file: string, env: NodeJS.ProcessEnv): PolicyRead {
-  let raw: unknown;
-  try {
-    raw = readPolicyFile(file);
-  } catch (error) {
-    if (isDuoMfaError(error, 'ERR_POLICY_INVALID')) {
-      return { ok: false, issues: (error.details.issues as PolicyIssue[] | undefined) ?? [] };
-    }
-    throw error;
-  }
-  const issues: PolicyIssue[] = [];
-  const adminApplications: TenantAdminApplication[] = [];
-  const stripped = structuredClone(raw);
-  const tenantsDoc = isPlainObject(stripped) && isPlainObject(stripped.tenants) ? stripped.tenants : {};
-  for (const [tenantId, tenant] of Object.entries(tenantsDoc)) {
-    if (!isPlainObject(tenant) || !isPlainObject(tenant.duo) || !('adminApi' in tenant.duo)) continue;
-    const adminApi = tenant.duo.adminApi;
-    delete tenant.duo.adminApi;
-    const path = `tenants.${tenantId}.duo.adminApi`;
-    if (!isPlainObject(adminApi)) {
-      issues.push({ path, message: 'must be an object { integrationKey, secretKey, apiHost }' });
-      continue;
-    }
-    const { integrationKey, secretKey, apiHost } = adminApi;
-    if (typeof integrationKey !== 'string' || integrationKey.length !== 20) {
-      issues.push({ path: `${path}.integrationKey`, message: 'must be a string of exactly 20 characters' });
-    }
-    let secret: string | undefined;
-    if (typeof secretKey === 'string') secret = secretKey;
-    else if (isPlainObject(secretKey) && typeof secretKey.env === 'string') {
-      secret = env[secretKey.env];
-      if (secret === undefined) {
-        issues.push({
-          path: `${path}.secretKey`,
-          message: `environment variable ${secretKey.env} is not set`,
-        });
-      }
-    } else {
-      issues.push({ path: `${path}.secretKey`, message: 'must be a string or { "env": "NAME" }' });
-    }
-    if (secret !== undefined && secret.length !== 40) {
-      issues.push({ path: `${path}.secretKey`, message: 'must be exactly 40 characters' });
-    }
-    if (apiHost !== undefined && typeof apiHost !== 'string') {
-      issues.push({
-        path: `${path}.apiHost`,
-        message: 'must be a string such as "api-12345678.duosecurity.com"',
-      });
-    }
-    if (typeof integrationKey === 'string' && integrationKey.length === 20 && secret?.length === 40) {
-      adminApplications.push({
-        integrationKey,
-        secretKey: secret,
-        name: tenantId,
-        apiHost: typeof apiHost === 'string' ? apiHost : undefined,
-      });
-    }
-  }
-  const result = validatePolicy(stripped, { env, source: file });
-  if (!result.ok || issues.length > 0)
-    return { ok: false, issues: [...(result.ok ? [] : result.issues), ...issues] };
-  return { ok: true, tenants: [...result.policy.tenants.values()], adminApplications };
+/** Each tenant's `duo.adminApi` application, named after the tenant. */
+function adminApplicationsOf(tenants: readonly CompiledTenant[]): TenantAdminApplication[] {
+  return tenants.flatMap((tenant) => {
+    const admin = tenant.duo.adminApi;
+    return admin === undefined
+      ? []
+      : [
+          {
+            integrationKey: admin.integrationKey,
+            secretKey: admin.secretKey,
+            name: tenant.id,
+            apiHost: admin.apiHost,
+          },
+        ];
+  });
 }
 
 /** One Admin API application per distinct integration key (tenants may share one). */
@@ -294,8 +231,7 @@ function printBanner(
     if (info.adminApplications.length > 0) {
       io.out('  Admin API applications:');
       for (const app of info.adminApplications) {
-        const note =
-          app.apiHost === undefined || app.apiHost === info.apiHost ? '' : ` (its apiHost is ${app.apiHost})`;
+        const note = app.apiHost === info.apiHost ? '' : ` (its apiHost is ${app.apiHost})`;
         io.out(`    ${app.name}: ${app.integrationKey}${note}`);
       }
     }

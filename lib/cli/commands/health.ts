@@ -11,7 +11,7 @@ import type { CompiledTenant } from '../../policy/types';
 import { didYouMean } from '../../util/names';
 import { EXIT, UsageError, flagOption, integerOption, stringOption, type Command } from '../command';
 import { json, table } from '../io';
-import { describeIssues, readPolicyForCli } from '../policy-file';
+import { describeIssues, readPolicyForCli, SECRETS_KEY_VARIABLE, tenantSetting } from '../policy-file';
 
 /** The health check never redirects anywhere, but the Duo client wants a well-formed redirect URL. */
 const PLACEHOLDER_REDIRECT = 'https://localhost/duo/callback';
@@ -34,6 +34,8 @@ const EXAMPLE_APP_CA = 'example-app/.data/emulator-ca.pem';
 /** What a fix needs to know about the command line. */
 interface FixContext {
   readonly file: string;
+  /** FILE is a policy directory: a fix names the tenant's own file. */
+  readonly directory: boolean;
   readonly caPath: string | undefined;
   readonly proxy: boolean;
 }
@@ -53,8 +55,9 @@ export const healthCommand: Command = {
   help: `Calls Duo's health check with each tenant's credentials (or one tenant's) and prints OK or FAIL with the
 reason, and how far this machine's clock is from Duo's in milliseconds (warns above 30 s: Duo refuses tokens
 beyond 60 s). A failure that is a misconfiguration — a certificate that cannot be verified, a host name that
-does not exist, the proxy refusing our credentials — comes with a "fix:" line. { "env": "NAME" } secrets are
-read from the environment.
+does not exist, the proxy refusing our credentials — comes with a "fix:" line. FILE may be a policy directory.
+{ "env": "NAME" } secrets are read from the environment; { "encrypted": "v1:…" } secrets are opened with
+${SECRETS_KEY_VARIABLE} (without it, each is reported as a problem with its path, and nothing is checked).
 
 Options:
   --tenant T     check only this tenant
@@ -104,7 +107,7 @@ Exit codes: 0 every check passed, 1 a check failed or the policy is invalid, 2 u
     }
     let results: HealthResult[];
     try {
-      const context: FixContext = { file, caPath, proxy: proxy !== undefined };
+      const context: FixContext = { file, directory: result.directory, caPath, proxy: proxy !== undefined };
       results = await Promise.all(tenants.map((tenant) => checkTenant(adapter, tenant, context)));
     } finally {
       adapter.close();
@@ -174,7 +177,8 @@ function failureDetail(entry: HealthResult): string {
 /** What to do about a failure that is not an outage, in plain words; undefined for outages and Duo's refusals. */
 function fixFor(error: DuoMfaError, tenant: CompiledTenant, context: FixContext): string | undefined {
   const apiHost = tenant.duo.apiHost;
-  const where = `tenants.${tenant.id}.duo.apiHost in ${context.file}`;
+  const at = tenantSetting(context.file, context.directory, tenant.id, 'duo.apiHost');
+  const where = `${at.path} in ${at.file}`;
   switch (error.code) {
     case 'ERR_DUO_TLS': {
       const tlsCode = typeof error.details.tlsCode === 'string' ? ` (${error.details.tlsCode})` : '';

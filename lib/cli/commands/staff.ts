@@ -5,14 +5,11 @@ import { readFileSync } from 'node:fs';
 import { DuoAdminApi, type AdminApiCredentials, type StaffStatus } from '../../duo/admin';
 import { parseProxyUrl } from '../../duo/transport';
 import { isDuoMfaError } from '../../errors';
-import { validatePolicy } from '../../policy/compile';
-import { readPolicyFile } from '../../policy/read';
-import type { CompiledTenant, PolicyIssue } from '../../policy/types';
-import { isPlainObject } from '../../util/objects';
+import type { CompiledTenant } from '../../policy/types';
 import { didYouMean } from '../../util/names';
 import { EXIT, UsageError, flagOption, integerOption, stringOption, type Command } from '../command';
-import { json, table } from '../io';
-import { describeIssues, readPolicyForCli } from '../policy-file';
+import { json, peopleDate, table } from '../io';
+import { describeIssues, readPolicyForCli, SECRETS_KEY_VARIABLE, tenantSetting } from '../policy-file';
 import { localEmulatorHint } from './health';
 
 /**
@@ -33,7 +30,8 @@ whether Duo knows them, their status (active, bypass, disabled, locked out), whe
 phones and last sign-in. With --reactivate, starts the "changed phones" reset: Duo texts a new Duo Mobile
 activation link to their phone when it can, otherwise the link is printed for you to pass on. With
 --bypass-codes N, issues N single-use bypass codes. Links and codes are printed once, here, and never logged.
-{ "env": "NAME" } secrets are read from the environment.
+FILE may be a policy directory. { "env": "NAME" } secrets are read from the environment; { "encrypted": "v1:…" }
+secrets are opened with ${SECRETS_KEY_VARIABLE}.
 
 Options:
   --tenant T        the tenant (required)
@@ -173,93 +171,23 @@ function describeStatus(status: StaffStatus, tenant: string): string {
   return lines.join('\n');
 }
 
-/** `30 May 2026, 08:00 UTC`: the one date format people read. */
-function peopleDate(iso: string): string {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return iso;
-  const month = date.toLocaleString('en-GB', { month: 'short', timeZone: 'UTC' });
-  const time = date.toISOString().slice(11, 16);
-  return `${date.getUTCDate()} ${month} ${date.getUTCFullYear()}, ${time} UTC`;
-}
-
 type AdminApiLookup =
   | { readonly ok: true; readonly credentials: AdminApiCredentials }
   | { readonly ok: false; readonly message: string };
 
-/**
- * The tenant's `duo.adminApi`, secret resolved. Reads it from the compiled policy when the schema knows it; a
- * schema that does not know `duo.adminApi` yet is tolerated: the rest of the file is validated without it and
- * the Admin API application is read from the raw file (inline or `{ "env" }` secret).
- */
+/** The tenant's `duo.adminApi`, secret resolved, from the policy file or directory. */
 function readAdminApi(file: string, tenantId: string, env: NodeJS.ProcessEnv): AdminApiLookup {
   const result = readPolicyForCli(file, { env });
-  if (result.ok) {
-    const tenant = pickTenant(result.policy.tenants, tenantId);
-    const adminApi = tenant.duo.adminApi;
-    return adminApi ? { ok: true, credentials: adminApi } : notConfigured(tenantId, file);
-  }
-  const onlyUnknownAdminApi = result.issues.every(
-    (issue) => /^tenants\.[^]+\.duo\.adminApi$/.test(issue.path) && issue.message.startsWith('unknown key'),
-  );
-  if (!onlyUnknownAdminApi || result.issues.length === 0) {
-    return { ok: false, message: describeIssues(result.issues, file) };
-  }
-  const raw = readPolicyFile(file) as { tenants: Record<string, { duo: Record<string, unknown> }> };
-  const withoutAdminApi = structuredClone(raw);
-  for (const tenant of Object.values(withoutAdminApi.tenants)) delete tenant.duo.adminApi;
-  const rest = validatePolicy(withoutAdminApi, { env, source: file });
-  if (!rest.ok) return { ok: false, message: describeIssues(rest.issues, file) };
-  pickTenant(rest.policy.tenants, tenantId);
-  const declared = raw.tenants[tenantId]?.duo.adminApi;
-  if (declared === undefined) return notConfigured(tenantId, file);
-  const issues: PolicyIssue[] = [];
-  const at = (key: string) => `tenants.${tenantId}.duo.adminApi${key ? `.${key}` : ''}`;
-  if (!isPlainObject(declared)) {
-    issues.push({ path: at(''), message: 'must be an object { integrationKey, secretKey, apiHost }' });
-    return { ok: false, message: describeIssues(issues, file) };
-  }
-  const { integrationKey, secretKey, apiHost } = declared;
-  if (typeof integrationKey !== 'string' || !/^DI[A-Z0-9]{18}$/.test(integrationKey)) {
-    issues.push({ path: at('integrationKey'), message: 'must be the 20-character integration key ("DI…")' });
-  }
-  if (typeof apiHost !== 'string' || apiHost.trim() === '') {
-    issues.push({
-      path: at('apiHost'),
-      message: 'must be the API hostname, e.g. api-12345678.duosecurity.com',
-    });
-  }
-  let secret: string | undefined;
-  if (typeof secretKey === 'string') secret = secretKey;
-  else if (isPlainObject(secretKey) && typeof secretKey.env === 'string') {
-    secret = env[secretKey.env];
-    if (secret === undefined) {
-      issues.push({ path: at('secretKey'), message: `environment variable ${secretKey.env} is not set` });
-    }
-  } else {
-    issues.push({
-      path: at('secretKey'),
-      message: 'must be the 40-character secret key or { "env": "NAME" }',
-    });
-  }
-  if (secret !== undefined && secret.length !== 40) {
-    issues.push({
-      path: at('secretKey'),
-      message: 'must be 40 characters (the Admin API application\'s "Secret key")',
-    });
-  }
-  if (issues.length > 0) return { ok: false, message: describeIssues(issues, file) };
-  return {
-    ok: true,
-    credentials: { integrationKey: integrationKey as string, secretKey: secret!, apiHost: apiHost as string },
-  };
-}
-
-function notConfigured(tenantId: string, file: string): AdminApiLookup {
+  if (!result.ok) return { ok: false, message: describeIssues(result.issues, file) };
+  const tenant = pickTenant(result.policy.tenants, tenantId);
+  const adminApi = tenant.duo.adminApi;
+  if (adminApi) return { ok: true, credentials: adminApi };
+  const at = tenantSetting(file, result.directory, tenantId, 'duo.adminApi');
   return {
     ok: false,
     message:
       `duo-mfa staff: tenant ${JSON.stringify(tenantId)} has no Duo Admin API application: add ` +
-      `tenants.${tenantId}.duo.adminApi { integrationKey, secretKey, apiHost } to ${file} (see docs/duo.md)`,
+      `${at.path} { integrationKey, secretKey, apiHost } to ${at.file} (see docs/duo.md)`,
   };
 }
 
