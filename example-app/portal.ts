@@ -86,6 +86,11 @@ export interface PortalOptions {
   logger?: MfaLogger;
   /** Called with every express-duo-mfa audit event. */
   onEvent?: (event: AuditEvent) => void;
+  /**
+   * How recent an admin's Duo approval must be (ms or `'15m'`): to open MFA Settings (`page`, default `'15m'`) and
+   * to save a change, test a configuration or recover someone's Duo account (`changes`, default `'1h'`).
+   */
+  recentDuo?: { readonly page?: number | string; readonly changes?: number | string };
 }
 
 /** The Express app, with the MFA middleware it mounted and a close() that releases it. */
@@ -356,12 +361,27 @@ export function createApp(options: PortalOptions = {}): PortalApp {
     return `${version}:${file && !file.valid ? file.key : ''}`;
   };
 
+  // Step-up (mfa.requireRecent) for what an attacker holding an admin's session would want most: turning MFA off,
+  // editing who is asked, reactivating someone's Duo Mobile or taking a bypass code. Opening MFA Settings needs a
+  // Duo approval from the last 15 minutes, acting one from the last hour: a page left open over 45 minutes asks
+  // again before it saves. Only admins Duo protects are asked: an admin of a tenant with MFA off has no Duo to ask.
+  const recentDuo = (maxAge: number | string, onlyChanges: boolean) => {
+    const guard = mfa.requireRecent(maxAge);
+    return (req: Request, res: Response, next: NextFunction) => {
+      if (onlyChanges && (req.method === 'GET' || req.method === 'HEAD')) return next();
+      if (!req.duoMfa?.required) return next();
+      guard(req, res, next);
+    };
+  };
+  const recentForPage = recentDuo(options.recentDuo?.page ?? '15m', false);
+  const recentForChanges = recentDuo(options.recentDuo?.changes ?? '1h', true);
+
   app.get('/admin', adminsOnly, (req, res) => {
     const user = req.session.user!;
     res.type('html').send(adminToolsPage({ user, tenantName: tenantName(user.tenant) }));
   });
 
-  app.get('/admin/mfa-settings', adminsOnly, async (req, res) => {
+  app.get('/admin/mfa-settings', adminsOnly, recentForPage, async (req, res) => {
     const user = req.session.user!;
     // An admin sees their own organization's settings only: the tenant comes from the session, never the URL.
     const inForce = mfa.tenantSettings(user.tenant);
@@ -425,12 +445,18 @@ export function createApp(options: PortalOptions = {}): PortalApp {
   });
 
   // Staff status and recovery through the tenant's Duo Admin API application (staff-recovery.ts).
-  app.use('/admin/mfa-settings/staff', adminsOnly, staffRecovery({ mfa, staff, ownOrigin, logger }));
+  app.use(
+    '/admin/mfa-settings/staff',
+    adminsOnly,
+    recentForChanges,
+    staffRecovery({ mfa, staff, ownOrigin, logger }),
+  );
 
   // The settings API the page's script talks to: an admin manages their own organization only. The router refuses
   // cross-site requests itself (Sec-Fetch-Site, Origin) and takes JSON only.
   app.use(
     SETTINGS_API,
+    recentForChanges,
     mfa.settingsRouter({
       authorize: (req, tenant) => {
         const user = req.session?.user;

@@ -38,6 +38,26 @@ function h(tag, attributes, ...children) {
   return element;
 }
 
+/**
+ * The portal asks for a recent Duo approval before a change (401 mfa_required): a link through Duo (a step-up)
+ * back to this page, or undefined for any other answer.
+ */
+function duoConfirmation(response, body) {
+  if (response.status !== 401 || !body || body.error !== 'mfa_required' || typeof body.location !== 'string')
+    return undefined;
+  const start = new URL(body.location, window.location.href);
+  if (start.origin !== window.location.origin) return undefined;
+  start.searchParams.set('returnTo', window.location.pathname);
+  start.searchParams.set('stepUp', '1');
+  return h(
+    'span',
+    { class: 'confirm-with-duo' },
+    'For your security this needs a recent Duo approval. ',
+    h('a', { href: start.pathname + start.search }, 'Confirm with Duo'),
+    ', then make the change again.',
+  );
+}
+
 function same(a, b) {
   return JSON.stringify(a) === JSON.stringify(b);
 }
@@ -457,7 +477,9 @@ function init(root) {
         window.location.reload();
         return;
       }
-      if (response.status === 409) showConflict();
+      const confirm = duoConfirmation(response, body);
+      if (confirm) showStatus('notice', h('strong', {}, 'Nothing was saved yet'), '. ', confirm);
+      else if (response.status === 409) showConflict();
       else if (response.status === 422 && body && Array.isArray(body.issues) && body.issues.length > 0)
         showProblems(body.issues);
       else if (response.status === 401)
@@ -528,6 +550,9 @@ function init(root) {
           h('p', { id: 'test-outcome' }, h('strong', {}, 'Duo answered: this configuration works.')),
           skew ? h('p', { id: 'test-skew' }, skew) : '',
         );
+      } else if (duoConfirmation(response, body)) {
+        testResult.className = 'notice';
+        testResult.replaceChildren(duoConfirmation(response, body));
       } else {
         const known = TEST_WORDS[body.code];
         testResult.className = 'error';
@@ -644,6 +669,12 @@ function init(root) {
         },
       );
       const body = (await response.json().catch(() => null)) || {};
+      const confirm = duoConfirmation(response, body);
+      if (confirm) {
+        box.className = 'staff-result notice';
+        box.replaceChildren(confirm);
+        return;
+      }
       if (!response.ok) {
         box.className = 'staff-result error';
         box.replaceChildren(

@@ -99,6 +99,8 @@ export async function startPortal(options: {
   host?: '127.0.0.1' | 'localhost';
   /** Encrypts the secrets saved on MFA Settings. Default: a fresh key. */
   secretsKey?: string;
+  /** How recent an admin's Duo approval must be on MFA Settings (the portal's own defaults otherwise). */
+  recentDuo?: { page?: number | string; changes?: number | string };
 }): Promise<RunningPortal> {
   const server = createServer();
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
@@ -115,6 +117,7 @@ export async function startPortal(options: {
     secretsKey: options.secretsKey ?? generateSecretsKey(),
     logger,
     onEvent: (event) => events.push(event),
+    ...(options.recentDuo ? { recentDuo: options.recentDuo } : {}),
   });
   server.on('request', app);
   return {

@@ -474,6 +474,35 @@ describe('MFA Settings in Chromium: a tenant admin edits, tests and recovers (br
     await screenshot(twice, '53-duo-bypass-code-used-twice');
   });
 
+  it('a change needs a recent Duo approval: an older one says "Confirm with Duo", saves nothing, and the link goes through Duo back to MFA Settings', async () => {
+    await portal!.close();
+    portal = await startPortal({ emulator: duo(), policy: file, recentDuo: { changes: 1 } });
+    const page = await aliceOnSettings();
+    const before = readFileSync(file, 'utf8');
+    await page.uncheck('#mfa-enabled');
+    await page.click('#save-settings');
+    await page.waitForSelector('#settings-status .confirm-with-duo a', { timeout: 15_000 });
+    assert.match(
+      (await page.textContent('#settings-status')) ?? '',
+      /Nothing was saved yet.*recent Duo approval/s,
+    );
+    assert.equal(readFileSync(file, 'utf8'), before, 'nothing written');
+    assert.ok(!portal.events.some((e) => e.type === 'settings.changed'));
+    await settingsShot(page, '55-settings-confirm-with-duo');
+
+    await row(page, 'grace').locator('button.bypass').click();
+    await page.waitForSelector('#staff-list tr[data-username="grace"] .staff-result .confirm-with-duo a', {
+      timeout: 15_000,
+    });
+    assert.ok(!portal.events.some((e) => e.type === 'staff.bypass_issued'), 'no code issued');
+
+    await clickThrough(page, '#settings-status .confirm-with-duo a', '#send-push');
+    await clickThrough(page, '#send-push', '#approve');
+    await clickThrough(page, '#approve', 'body[data-page="mfa-settings"]');
+    assert.equal(new URL(page.url()).pathname, '/admin/mfa-settings');
+    assert.ok(portal.events.some((e) => e.type === 'mfa.succeeded' && e.stepUp === true));
+  });
+
   it('at 390 px the settings page fits the screen: no sideways scrolling, fields stacked, staff as cards', async () => {
     const page = await aliceOnSettings(PHONE);
     const layout = await inPage<{ scrollWidth: number; labelAbove: boolean; staffCell: number }>(

@@ -384,6 +384,50 @@ describe('example portal: editable MFA Settings, the settings API and staff reco
     assert.equal(list.body.problem.title, 'No Duo Admin API application is configured');
   });
 
+  it('asks an admin Duo protects for a recent Duo approval before a change (step-up): 401 mfa_required and nothing changed; the page itself goes through Duo; an admin of a tenant with MFA off is not asked', async () => {
+    const strict = open({ recentDuo: { page: 1, changes: 1 } });
+    const alice = await signedIn('acme', 'alice', strict);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const document = await apiGet(alice, 'acme').expect(200); // reading is not a change
+    const bytes = readFileSync(file, 'utf8');
+    const refused = await apiPatch(alice, 'acme', document.body.version, {
+      mfa: { staffExcluded: ['dana'] },
+    }).expect(401);
+    assert.equal(refused.body.error, 'mfa_required');
+    assert.match(refused.body.location, /^\/duo\/start\?.*stepUp=1/);
+    assert.equal(readFileSync(file, 'utf8'), bytes);
+    const test = await alice
+      .post('/admin/mfa/api/acme/test')
+      .set('Origin', ORIGIN)
+      .set('Sec-Fetch-Site', 'same-origin')
+      .expect(401);
+    assert.equal(test.body.error, 'mfa_required');
+    const texts = emulator.sms.length;
+    assert.equal((await staffPost(alice, 'dana', 'reactivate').expect(401)).body.error, 'mfa_required');
+    assert.equal((await staffPost(alice, 'dana', 'bypass-code').expect(401)).body.error, 'mfa_required');
+    assert.equal(emulator.sms.length, texts);
+    assert.equal(
+      events.filter((e) => e.type === 'settings.changed' || e.type.startsWith('staff.r')).length,
+      0,
+    );
+    assert.equal(events.filter((e) => e.type === 'staff.bypass_issued').length, 0);
+    // Opening MFA Settings is a page: it goes through Duo and lands back on it.
+    const page = await alice.get('/admin/mfa-settings').set('Accept', 'text/html').expect(303);
+    const callback = await followAuthorize(emulator, page.headers.location!);
+    const landed = await alice
+      .get(callback.pathname + callback.search)
+      .set('Accept', 'text/html')
+      .expect(303);
+    assert.equal(landed.headers.location, '/admin/mfa-settings');
+
+    // Globex has MFA off: its admin has no Duo approval to renew, and is not sent to Duo.
+    const gina = await signedIn('globex', 'gina', strict);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await gina.get('/admin/mfa-settings').set('Accept', 'text/html').expect(200);
+    const globex = await apiGet(gina, 'globex').expect(200);
+    await apiPatch(gina, 'globex', globex.body.version, { mfa: { staffExcluded: ['kiosk-1'] } }).expect(200);
+  });
+
   it('takes the recovery buttons from the page only: another site, or a form post, changes nothing in Duo', async () => {
     const alice = await signedIn('acme', 'alice');
     const texts = emulator.sms.length;
