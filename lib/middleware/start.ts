@@ -53,7 +53,13 @@ export async function startDuo(
 ): Promise<void> {
   const { user, tenant } = assessed;
   const who = { tenant: tenant.id, username: user.username };
-  const duoUsername = duoUsernameOf(instance.config, user);
+  let duoUsername: string | undefined;
+  try {
+    duoUsername = duoUsernameOf(instance.config, user);
+  } catch (error) {
+    // The host's toDuoUsername threw: its bug, ERR_INTERNAL (never a pass, never a Duo outage).
+    return failUnexpected(instance, req, res, next, who, error, 'start_failed');
+  }
   if (duoUsername === undefined) {
     // Input a user controls must never look like an outage (S27): refuse, never fail open.
     const error = new DuoMfaError('ERR_DUO_USERNAME_INVALID', 'this username cannot be sent to Duo');
