@@ -33,10 +33,11 @@ export class Refusal {
 export type Assessment = Assessed | Refusal | undefined;
 
 /**
- * Assesses the request: who is signed in (getUser, checked: a malformed user throws a TypeError for the host; a
- * session without a user forgets any verification it held),
- * their tenant (loaded on first use), what the policy decides now (never cached, S6) and whether the session
- * already holds a verification for them. Returns a promise only when the tenant has to be loaded first.
+ * Assesses the request: who is signed in (getUser, checked: a malformed user throws a TypeError, which callers
+ * hand to the host as the cause of an ERR_INTERNAL, as anything getUser throws; a session without a user forgets
+ * any verification it held), their tenant (loaded on first use), what the policy decides now (never cached, S6)
+ * and whether the session already holds a verification for them. Returns a promise only when the tenant has to be
+ * loaded first.
  */
 export function assess(
   instance: MfaInstance,

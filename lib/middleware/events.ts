@@ -87,14 +87,26 @@ export class EventSink {
     this.logger[level]({ event }, type);
     if (!this.onEvent) return;
     try {
-      this.onEvent(event);
+      // An async onEvent's rejection is caught too: never an unhandled rejection that could end the process.
+      const result: unknown = this.onEvent(event);
+      if (isThenable(result)) result.then(undefined, (error: unknown) => this.handlerThrew(error, type));
     } catch (error) {
-      this.logger.error(
-        { err: errorSummary(error), eventType: type },
-        'onEvent handler threw; the event was still logged',
-      );
+      this.handlerThrew(error, type);
     }
   }
+
+  private handlerThrew(error: unknown, eventType: AuditEventType): void {
+    this.logger.error(
+      { err: errorSummary(error), eventType },
+      'onEvent handler threw; the event was still logged',
+    );
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 /** The client IP as Express computes it (honours the host app's `trust proxy` setting only). */

@@ -7,7 +7,7 @@ import { assess, Refusal, type Assessed, type Assessment } from './assess';
 import { hasLiveFactor } from './factor';
 import { isDeferred } from './grace';
 import type { MfaInstance } from './instance';
-import { fail, failUnexpected, requireSession } from './respond';
+import { fail, failUnexpected, guarded, requireSession } from './respond';
 import { landingOf, returnPathOf } from './start';
 import { goToDuo } from './start-route';
 import { forgetMfa, sessionOf } from './session';
@@ -26,13 +26,31 @@ export function gate(instance: MfaInstance): RequestHandler {
     }
     const session = requireSession(instance, req, res, next);
     if (!session) return;
-    const assessment = assess(instance, req, session);
-    if (assessment instanceof Promise) {
-      assessment.then((loaded) => proceed(instance, req, res, next, loaded)).catch(next);
-    } else {
-      proceed(instance, req, res, next, assessment);
+    // A throw here (a host getUser that throws or breaks its contract, a bug) is ERR_INTERNAL, never a pass. The
+    // next() calls in proceed() are its last step, and Express catches what the handlers after us throw.
+    try {
+      const assessment = assess(instance, req, session);
+      if (assessment instanceof Promise) {
+        assessment
+          .then((loaded) => proceed(instance, req, res, next, loaded))
+          .catch((error: unknown) => gateFailed(instance, req, res, next, error));
+      } else {
+        proceed(instance, req, res, next, assessment);
+      }
+    } catch (error) {
+      gateFailed(instance, req, res, next, error);
     }
   };
+}
+
+function gateFailed(
+  instance: MfaInstance,
+  req: Request,
+  res: Response,
+  next: NextFunction,
+  error: unknown,
+): void {
+  failUnexpected(instance, req, res, next, {}, error, 'gate_failed');
 }
 
 /**
@@ -114,24 +132,25 @@ function proceed(
  * API clients 401. It never fails open.
  */
 export function stepUp(instance: MfaInstance, maxAgeMs: number, freshFactor: boolean): RequestHandler {
-  return function duoMfaStepUp(req: Request, res: Response, next: NextFunction): void {
-    const session = requireSession(instance, req, res, next);
-    if (!session) return;
-    Promise.resolve(assess(instance, req, session))
-      .then((assessment) => {
-        if (assessment === undefined) {
-          return fail(instance, req, res, next, new DuoMfaError('ERR_DUO_MFA_REQUIRED', 'sign in first'));
-        }
-        if (assessment instanceof Refusal) {
-          return fail(instance, req, res, next, assessment.error, assessment.report);
-        }
-        if (isRecent(instance, assessment, maxAgeMs, freshFactor)) return next();
-        const location = returnPathOf(instance, req);
-        const how = { returnTo: landingOf(instance, location), stepUp: true, freshFactor, location };
-        return goToDuo(instance, req, res, next, assessment, how);
-      })
-      .catch(next);
-  };
+  return guarded(
+    instance,
+    'step_up_failed',
+    async function duoMfaStepUp(req: Request, res: Response, next: NextFunction): Promise<void> {
+      const session = requireSession(instance, req, res, next);
+      if (!session) return;
+      const assessment = await assess(instance, req, session);
+      if (assessment === undefined) {
+        return fail(instance, req, res, next, new DuoMfaError('ERR_DUO_MFA_REQUIRED', 'sign in first'));
+      }
+      if (assessment instanceof Refusal) {
+        return fail(instance, req, res, next, assessment.error, assessment.report);
+      }
+      if (isRecent(instance, assessment, maxAgeMs, freshFactor)) return next();
+      const location = returnPathOf(instance, req);
+      const how = { returnTo: landingOf(instance, location), stepUp: true, freshFactor, location };
+      return goToDuo(instance, req, res, next, assessment, how);
+    },
+  );
 }
 
 /**

@@ -89,6 +89,30 @@ export function failUnexpected(
   fail(instance, req, res, next, failure, { type: 'mfa.failed', who, reason });
 }
 
+/**
+ * One of our request handlers with every throw and rejection — a host `getUser` or `toDuoUsername` that throws, a
+ * bug — sent through failUnexpected() as `reason`: never handed raw to next(), never a pass.
+ *
+ * @example
+ * ```ts
+ * routes.get(startPath, guarded(instance, 'start_failed', async (req, res, next) => { … }));
+ * ```
+ */
+export function guarded(
+  instance: MfaInstance,
+  reason: string,
+  handler: (req: Request, res: Response, next: NextFunction) => Promise<void> | void,
+): RequestHandler {
+  return function duoMfaGuarded(req: Request, res: Response, next: NextFunction): void {
+    const failed = (error: unknown) => failUnexpected(instance, req, res, next, {}, error, reason);
+    try {
+      handler(req, res, next)?.catch(failed);
+    } catch (error) {
+      failed(error);
+    }
+  };
+}
+
 /** Answers 405 (with `Allow`) for a method one of our routes does not serve. */
 export function methodNotAllowed(instance: MfaInstance, allow: string): RequestHandler {
   return function duoMfaMethodNotAllowed(req: Request, res: Response, next: NextFunction): void {

@@ -12,6 +12,8 @@ export interface PendingRef {
   readonly returnTo: string;
   /** True for a step-up. */
   readonly stepUp?: boolean;
+  /** A step-up that needs a live factor (the pending record's `requireFresh`): what a repeated start may reuse. */
+  readonly requireFresh?: true;
   /**
    * Duo's prompt URL for this login, so a repeated start within a few minutes goes back to the same prompt instead
    * of counting a new challenge (S42). It holds the state; it lives only in the session, never in the MfaStore.

@@ -8,7 +8,7 @@ import { DuoMfaError } from '../errors';
 import { assess, Refusal, type Assessed } from './assess';
 import type { MfaInstance } from './instance';
 import { requestKind, sendMfaRequired, sendPage } from './pages';
-import { fail, requireSession, sendRedirect } from './respond';
+import { fail, guarded, requireSession, sendRedirect } from './respond';
 import { singleParam } from './return-path';
 import { mfaData, PENDING_TTL_MS, sessionOf, type StartConfirmation } from './session';
 import { defer, graceDate } from './grace';
@@ -39,26 +39,27 @@ export function goToDuo(
  * 401 mfa_required). Someone not signed in, or already verified and not stepping up, is sent on.
  */
 export function startRoute(instance: MfaInstance): RequestHandler {
-  return function duoMfaStart(req: Request, res: Response, next: NextFunction): void {
-    const session = requireSession(instance, req, res, next);
-    if (!session) return;
-    Promise.resolve(assess(instance, req, session))
-      .then((assessment) => {
-        if (assessment === undefined) return sendRedirect(req, res, instance.config.afterLoginPath);
-        if (assessment instanceof Refusal) {
-          return fail(instance, req, res, next, assessment.error, assessment.report);
-        }
-        const stepUp = singleParam(req.query.stepUp) === '1';
-        const freshFactor = singleParam(req.query.fresh) !== '0';
-        const returnTo = landingOf(instance, req.query.returnTo);
-        if (!stepUp && (assessment.verification || !assessment.decision.required)) {
-          return sendRedirect(req, res, returnTo);
-        }
-        const how = { returnTo, stepUp, freshFactor, location: returnTo, fromRoute: true };
-        return goToDuo(instance, req, res, next, assessment, how);
-      })
-      .catch(next);
-  };
+  return guarded(
+    instance,
+    'start_failed',
+    async function duoMfaStart(req: Request, res: Response, next: NextFunction): Promise<void> {
+      const session = requireSession(instance, req, res, next);
+      if (!session) return;
+      const assessment = await assess(instance, req, session);
+      if (assessment === undefined) return sendRedirect(req, res, instance.config.afterLoginPath);
+      if (assessment instanceof Refusal) {
+        return fail(instance, req, res, next, assessment.error, assessment.report);
+      }
+      const stepUp = singleParam(req.query.stepUp) === '1';
+      const freshFactor = singleParam(req.query.fresh) !== '0';
+      const returnTo = landingOf(instance, req.query.returnTo);
+      if (!stepUp && (assessment.verification || !assessment.decision.required)) {
+        return sendRedirect(req, res, returnTo);
+      }
+      const how = { returnTo, stepUp, freshFactor, location: returnTo, fromRoute: true };
+      return goToDuo(instance, req, res, next, assessment, how);
+    },
+  );
 }
 
 /**
@@ -66,34 +67,39 @@ export function startRoute(instance: MfaInstance): RequestHandler {
  * from our own origin; where to land comes from the session, never from the form (S31).
  */
 export function confirmRoute(instance: MfaInstance): RequestHandler {
-  return function duoMfaConfirm(req: Request, res: Response, next: NextFunction): void {
-    const session = requireSession(instance, req, res, next);
-    if (!session) return;
-    const confirmation = takeConfirmation(instance, req);
-    if (!confirmation) {
-      const error = new DuoMfaError('ERR_DUO_START_REFUSED', 'no valid "Continue to Duo" confirmation');
-      return fail(instance, req, res, next, error, { type: 'mfa.failed', who: {}, reason: 'start_refused' });
-    }
-    Promise.resolve(assess(instance, req, session))
-      .then((assessment) => {
-        if (assessment === undefined) return sendRedirect(req, res, instance.config.afterLoginPath);
-        if (assessment instanceof Refusal) {
-          return fail(instance, req, res, next, assessment.error, assessment.report);
-        }
-        const { returnTo, stepUp, freshFactor } = confirmation;
-        if (!stepUp && (assessment.verification || !assessment.decision.required)) {
-          return sendRedirect(req, res, returnTo);
-        }
-        const later = singleParam((req.body as Record<string, unknown> | undefined)?.choice) === 'later';
-        if (later && confirmation.grace && !stepUp && assessment.decision.gracePeriodUntil !== undefined) {
-          defer(instance, req, session, assessment);
-          return sendRedirect(req, res, returnTo);
-        }
-        const how = { returnTo, stepUp, freshFactor, fromRoute: true };
-        return startDuo(instance, req, res, next, assessment, how);
-      })
-      .catch(next);
-  };
+  return guarded(
+    instance,
+    'start_failed',
+    async function duoMfaConfirm(req: Request, res: Response, next: NextFunction): Promise<void> {
+      const session = requireSession(instance, req, res, next);
+      if (!session) return;
+      const confirmation = takeConfirmation(instance, req);
+      if (!confirmation) {
+        const error = new DuoMfaError('ERR_DUO_START_REFUSED', 'no valid "Continue to Duo" confirmation');
+        return fail(instance, req, res, next, error, {
+          type: 'mfa.failed',
+          who: {},
+          reason: 'start_refused',
+        });
+      }
+      const assessment = await assess(instance, req, session);
+      if (assessment === undefined) return sendRedirect(req, res, instance.config.afterLoginPath);
+      if (assessment instanceof Refusal) {
+        return fail(instance, req, res, next, assessment.error, assessment.report);
+      }
+      const { returnTo, stepUp, freshFactor } = confirmation;
+      if (!stepUp && (assessment.verification || !assessment.decision.required)) {
+        return sendRedirect(req, res, returnTo);
+      }
+      const later = singleParam((req.body as Record<string, unknown> | undefined)?.choice) === 'later';
+      if (later && confirmation.grace && !stepUp && assessment.decision.gracePeriodUntil !== undefined) {
+        defer(instance, req, session, assessment);
+        return sendRedirect(req, res, returnTo);
+      }
+      const how = { returnTo, stepUp, freshFactor, fromRoute: true };
+      return startDuo(instance, req, res, next, assessment, how);
+    },
+  );
 }
 
 /**

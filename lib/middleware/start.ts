@@ -19,6 +19,7 @@ import {
   SessionChangedError,
   sessionOf,
   stateId,
+  type PendingRef,
   type Verification,
 } from './session';
 import { RequestState } from './state';
@@ -53,7 +54,13 @@ export async function startDuo(
 ): Promise<void> {
   const { user, tenant } = assessed;
   const who = { tenant: tenant.id, username: user.username };
-  const duoUsername = duoUsernameOf(instance.config, user);
+  let duoUsername: string | undefined;
+  try {
+    duoUsername = duoUsernameOf(instance.config, user);
+  } catch (error) {
+    // The host's toDuoUsername threw: its bug, ERR_INTERNAL (never a pass, never a Duo outage).
+    return failUnexpected(instance, req, res, next, who, error, 'start_failed');
+  }
   if (duoUsername === undefined) {
     // Input a user controls must never look like an outage (S27): refuse, never fail open.
     const error = new DuoMfaError('ERR_DUO_USERNAME_INVALID', 'this username cannot be sent to Duo');
@@ -66,8 +73,9 @@ export async function startDuo(
     return duoUnavailable(instance, req, res, next, assessed, error, how);
   }
 
-  // S42: the same start again (a reload, the page opened again) goes back to the prompt already under way: no
-  // second challenge counted, no second rotation.
+  // S42: a start while this session already has a young pending login for the same user goes back to the prompt
+  // under way (a reload, the page opened again, another page of the app): no second challenge counted, no second
+  // rotation. It lands where that first start would (see pendingToReuse).
   const reusable = pendingToReuse(instance, req, assessed, how);
   if (reusable) return sendRedirect(req, res, reusable);
 
@@ -76,6 +84,7 @@ export async function startDuo(
     const id = stateId(state);
     const authUrl = await instance.adapter.createAuthUrl(tenant.duo, duoUsername, state);
     const startedAt = instance.config.now();
+    const fresh = how.stepUp && how.freshFactor ? ({ requireFresh: true } as const) : {};
     const record: PendingRecord = {
       username: user.username,
       duoUsername,
@@ -84,7 +93,7 @@ export async function startDuo(
       returnTo: how.returnTo,
       startedAt,
       stepUp: how.stepUp,
-      ...(how.stepUp && how.freshFactor ? { requireFresh: true } : {}),
+      ...fresh,
     };
     // One step: the challenge counted against the push-fatigue limit (S41) and, within it, the pending login kept.
     const owner = ownerKey(tenant.id, user.username);
@@ -123,7 +132,10 @@ export async function startDuo(
           session.duoMfa = {
             ...data,
             verified: keepVerified ? data.verified : undefined,
-            pending: Object.fromEntries([...pending, [id, { ...ref, stepUp: how.stepUp, authUrl }]]),
+            pending: Object.fromEntries([
+              ...pending,
+              [id, { ...ref, stepUp: how.stepUp, ...fresh, authUrl }],
+            ]),
             confirm: undefined, // a "Continue to Duo" button is good for one start
           };
         },
@@ -251,31 +263,44 @@ export function returnPathOf(instance: MfaInstance, req: Request): string | unde
 }
 
 /**
- * Duo's prompt URL of this session's pending login for the same user, tenant, page and kind of start, while Duo
- * still accepts it (its signed request lives 5 minutes).
+ * Duo's prompt URL of this session's youngest pending login for the same user and tenant that asks what this start
+ * needs, while Duo still accepts it (its signed request lives 5 minutes) — whatever page it was for.
+ *
+ * - A plain start may reuse a step-up (a Duo verification is a Duo verification); a step-up never reuses a plain
+ *   login.
+ * - The live-factor demand (`requireFresh`) must match: a step-up with `freshFactor` needs it in the record the
+ *   callback checks, and a start without it must not inherit it (a remembered device would then be refused with
+ *   ERR_DUO_FRESH_FACTOR_REQUIRED where this start passes).
+ *
+ * The person lands where the reused login's first start asked (its returnTo, already filtered by landingOf), not
+ * on the page of this start: the callback lands on the pending record in the store, and following the latest page
+ * would cost a write of that record, or of the session, on every reuse.
  */
 function pendingToReuse(
   instance: MfaInstance,
   req: Request,
   { user, tenant }: Assessed,
-  { returnTo, stepUp }: StartHow,
+  { stepUp, freshFactor }: StartHow,
 ): string | undefined {
   const session = sessionOf(req);
   if (!session) return undefined;
   const now = instance.config.now();
+  const requireFresh = stepUp && freshFactor === true;
+  let youngest: PendingRef | undefined;
   for (const ref of Object.values(mfaData(session).pending ?? {})) {
     const age = now - ref.startedAt;
     if (
       ref.authUrl !== undefined &&
       ref.username === user.username &&
       ref.tenant === tenant.id &&
-      ref.returnTo === returnTo &&
-      (ref.stepUp ?? false) === stepUp &&
+      (ref.stepUp === true || !stepUp) &&
+      (ref.requireFresh === true) === requireFresh &&
       age >= 0 &&
-      age < REUSE_PENDING_MS
+      age < REUSE_PENDING_MS &&
+      (youngest === undefined || ref.startedAt > youngest.startedAt)
     ) {
-      return ref.authUrl;
+      youngest = ref;
     }
   }
-  return undefined;
+  return youngest?.authUrl;
 }

@@ -17,7 +17,8 @@ export interface ResolvedUser {
 
 /**
  * getUser(req), validated: undefined means "not signed in". A malformed user is the host app's mistake: a
- * TypeError naming what is wrong (handed to the host's error handler), never a pass.
+ * TypeError naming what is wrong, never a pass. It — and anything getUser itself throws — reaches the host's error
+ * handler as the cause of an ERR_INTERNAL (the flows send every throw through failUnexpected()).
  */
 export function resolveUser(config: MfaConfig, req: Request): ResolvedUser | undefined {
   const raw = config.getUser(req);

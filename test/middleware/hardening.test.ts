@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import request from 'supertest';
 import { startDuoEmulator } from '../../lib/emulator/index';
 import { ALL_APPS, createTestApp, eventsOf, failingOnce, testPolicy, type TestApp } from '../helpers/app';
-import { agentFor, beginMfa, completeMfa, duoAnswers, login, type Agent } from '../helpers/flow';
+import { agentFor, beginMfa, completeMfa, cookieOf, duoAnswers, login, type Agent } from '../helpers/flow';
 
 type Emulator = Awaited<ReturnType<typeof startDuoEmulator>>;
 
@@ -23,6 +23,15 @@ const SAME_ORIGIN_IMAGE = {
   'Sec-Fetch-Mode': 'no-cors',
   'Sec-Fetch-Dest': 'image',
 };
+
+/** A same-site navigation that must go to Duo: the prompt URL, and the Set-Cookie of a rotated session id. */
+async function startDuo(agent: Agent, path: string): Promise<{ authUrl: URL; setCookie: unknown }> {
+  const res = await agent.get(path).set('Accept', 'text/html');
+  assert.equal(res.status, 303, `expected a redirect to Duo for ${path}, got ${res.status}`);
+  const authUrl = new URL(res.headers.location!);
+  assert.equal(authUrl.pathname, '/oauth/v1/authorize');
+  return { authUrl, setCookie: res.headers['set-cookie'] };
+}
 
 /** The `duo_uname` inside the signed authorize request of Duo's prompt URL. */
 function duoUsernameOf(authUrl: URL): string {
@@ -68,8 +77,10 @@ describe('hardening from the attack review (S42–S47)', () => {
       }
       assert.equal(eventsOf(t.events, 'mfa.started').length, 0);
       assert.equal(eventsOf(t.events, 'mfa.denied').length, 0);
-      // Five own starts are still allowed (distinct pages: the same page again would reuse the prompt).
-      for (let i = 0; i < 5; i++) await beginMfa(victim, `/private?own=${i}`);
+      // Five own starts are still allowed: the first from this session, four from other sessions (any start in
+      // this one within 4 minutes would go back to the prompt under way, counting nothing).
+      await beginMfa(victim, '/private');
+      for (let i = 1; i < 5; i++) await beginMfa(await signedIn(), `/private?own=${i}`);
       assert.equal(eventsOf(t.events, 'mfa.started').at(-1)?.challenge, 5);
     });
 
@@ -86,6 +97,7 @@ describe('hardening from the attack review (S42–S47)', () => {
 
     it('S42 HEAD, an image, a fetch and a POST without the page’s token on the start route start nothing', async () => {
       const agent = await signedIn();
+      const authorized = emulator.calls.authorize;
       const head = await agent.head('/duo/start?stepUp=1').set('Accept', 'text/html');
       assert.equal(head.status, 401);
       const image = await agent.get('/duo/start?stepUp=1').set(SAME_ORIGIN_IMAGE);
@@ -102,7 +114,7 @@ describe('hardening from the attack review (S42–S47)', () => {
       assert.equal(put.status, 405);
       assert.equal(put.headers.allow, 'GET, POST');
       assert.equal(eventsOf(t.events, 'mfa.started').length, 0);
-      assert.equal(emulator.calls.authorize, emulator.calls.authorize); // nothing went to Duo either
+      assert.equal(emulator.calls.authorize, authorized, 'nothing went to Duo either');
     });
 
     it('S42 the Continue button (a same-origin POST with the page’s token) starts Duo once', async () => {
@@ -133,10 +145,86 @@ describe('hardening from the attack review (S42–S47)', () => {
 
     it('S42 the same start again reuses the prompt under way: one challenge, one rotation', async () => {
       const agent = await signedIn();
-      const first = await beginMfa(agent, '/private');
-      const second = await beginMfa(agent, '/private');
-      assert.equal(second.toString(), first.toString());
+      const signedInCookie = cookieOf(agent);
+      const first = await startDuo(agent, '/private');
+      assert.ok(first.setCookie, 'the first start rotates the session id (S1)');
+      const rotated = cookieOf(agent);
+      assert.notEqual(rotated, signedInCookie);
+      const second = await startDuo(agent, '/private');
+      assert.equal(second.authUrl.toString(), first.authUrl.toString());
+      assert.equal(second.setCookie, undefined, 'no second rotation');
+      assert.equal(cookieOf(agent), rotated);
       assert.equal(eventsOf(t.events, 'mfa.started').length, 1);
+    });
+
+    it('S42 a start for another page within 4 minutes reuses the prompt under way: no second challenge, no rotation, lands on the first page', async () => {
+      t.close();
+      let now = Date.now();
+      t = createTestApp({ emulator, options: { now: () => now } });
+      const agent = await signedIn();
+      const authorized = emulator.calls.authorize;
+      const first = await startDuo(agent, '/private?first');
+      const rotated = cookieOf(agent);
+      now += 60_000;
+      for (const second of [
+        await startDuo(agent, '/api/data'),
+        await startDuo(agent, '/duo/start?returnTo=%2Fprivate%3Fsecond'),
+      ]) {
+        assert.equal(second.authUrl.toString(), first.authUrl.toString());
+        assert.equal(second.setCookie, undefined, 'no second rotation');
+        assert.equal(cookieOf(agent), rotated);
+      }
+      assert.equal(emulator.calls.authorize, authorized, 'nothing more sent to Duo');
+      assert.deepEqual(
+        eventsOf(t.events, 'mfa.started').map((e) => e.challenge),
+        [1],
+      );
+      // The reuse counted nothing in the store: past the 4 minutes, the next start is the second challenge.
+      now += 4 * 60_000;
+      const later = await startDuo(agent, '/private?later');
+      assert.notEqual(later.authUrl.toString(), first.authUrl.toString());
+      assert.ok(later.setCookie, 'a new start rotates again');
+      assert.deepEqual(
+        eventsOf(t.events, 'mfa.started').map((e) => e.challenge),
+        [1, 2],
+      );
+      // The reused prompt lands where its first start asked (docs/security.md), never on a page of its own.
+      const back = await agent.get(await duoAnswers(emulator, first.authUrl)).expect(303);
+      assert.equal(back.headers.location, '/private?first');
+    });
+
+    it('S42 a step-up after a plain start under way starts its own (and a plain start reuses a step-up)', async () => {
+      t.close();
+      let now = Date.now();
+      t = createTestApp({ emulator, options: { now: () => (now += 1000) } });
+      const agent = await signedIn();
+      const plain = await startDuo(agent, '/private');
+      const stepUp = await startDuo(agent, '/duo/start?stepUp=1&fresh=0&returnTo=%2Fadmin%2Freport');
+      assert.notEqual(
+        stepUp.authUrl.toString(),
+        plain.authUrl.toString(),
+        'a step-up never reuses a plain login',
+      );
+      assert.ok(stepUp.setCookie, 'the step-up rotates the session id');
+      const fresh = await startDuo(agent, '/duo/start?stepUp=1&returnTo=%2Fadmin%2Fpayout');
+      assert.notEqual(fresh.authUrl.toString(), stepUp.authUrl.toString(), 'a live factor is asked for anew');
+      assert.deepEqual(
+        eventsOf(t.events, 'mfa.started').map((e) => [e.stepUp, e.challenge]),
+        [
+          [false, 1],
+          [true, 2],
+          [true, 3],
+        ],
+      );
+      // Each step-up again reuses its own; a plain start reuses the youngest login that asks no live factor.
+      const stepUpAgain = await startDuo(agent, '/duo/start?stepUp=1&fresh=0&returnTo=%2Fprivate');
+      assert.equal(stepUpAgain.authUrl.toString(), stepUp.authUrl.toString());
+      const freshAgain = await startDuo(agent, '/duo/start?stepUp=1&returnTo=%2Fprivate');
+      assert.equal(freshAgain.authUrl.toString(), fresh.authUrl.toString());
+      const plainAgain = await startDuo(agent, '/private?again');
+      assert.equal(plainAgain.authUrl.toString(), stepUp.authUrl.toString());
+      assert.equal(plainAgain.setCookie, undefined);
+      assert.equal(eventsOf(t.events, 'mfa.started').length, 3);
     });
   });
 
@@ -187,7 +275,8 @@ describe('hardening from the attack review (S42–S47)', () => {
       assert.equal(duoUsernameOf(await beginMfa(fullwidth, '/private?a')), 'alice');
       const plain = await signedIn();
       assert.equal(duoUsernameOf(await beginMfa(plain, '/private?b')), 'alice');
-      const third = await plain.get('/private?c').set('Accept', 'text/html');
+      // From another session: this one would go back to its prompt under way (S42), counting nothing.
+      const third = await (await signedIn()).get('/private?c').set('Accept', 'text/html');
       assert.equal(third.status, 429);
       assert.deepEqual(
         eventsOf(t.events, 'mfa.started').map((e) => e.username),

@@ -158,18 +158,23 @@ describe('duoMfa middleware with Redis (connect-redis + ioredis)', function () {
     const b = instance(policy);
     const agentA = agentFor(a.app);
     await login(agentA, { username: 'alice', roles: ['admin'] });
-    await beginMfa(agentA);
-    const cookie = cookieOf(agentA);
-    // Another page each time: the same page again would reuse the prompt under way (S42).
-    const second = await request(b.app)
-      .get('/private?second')
+    const first = await beginMfa(agentA);
+    // The same session on the other instance goes back to the prompt under way (S42): nothing counted.
+    const again = await request(b.app)
+      .get('/private?again')
       .set('Accept', 'text/html')
-      .set('Cookie', `connect.sid=${cookie}`);
-    assert.equal(second.status, 303);
-    const third = await request(a.app)
-      .get('/private?third')
-      .set('Accept', 'text/html')
-      .set('Cookie', `connect.sid=${sessionCookie(second.headers['set-cookie'])}`);
+      .set('Cookie', `connect.sid=${cookieOf(agentA)}`);
+    assert.equal(again.status, 303);
+    assert.equal(again.headers.location, first.toString());
+    // Another browser of the same user, on the other instance: the second challenge.
+    const agentB = agentFor(b.app);
+    await login(agentB, { username: 'alice', roles: ['admin'] });
+    await beginMfa(agentB, '/private?second');
+    assert.equal(eventsOf(b.events, 'mfa.started')[0]?.challenge, 2);
+    // A third browser, back on the first instance: over the limit.
+    const agentC = agentFor(a.app);
+    await login(agentC, { username: 'alice', roles: ['admin'] });
+    const third = await agentC.get('/private?third').set('Accept', 'text/html');
     assert.equal(third.status, 429);
     assert.match(third.text, /ERR_DUO_CHALLENGE_LIMIT/);
     assert.equal(eventsOf(a.events, 'mfa.denied')[0]?.reason, 'challenge_limit');

@@ -239,6 +239,8 @@ describe('SECURITY.md cases (middleware)', () => {
       const agent = agentFor(t.app);
       await login(agent, { username: 'alice', roles: ['admin'] });
       const tab1 = await beginMfa(agent, '/private?tab=1');
+      // More than 4 minutes later: sooner, the second tab would go back to the first tab's prompt (S42).
+      now += 5 * 60_000;
       const tab2 = await beginMfa(agent, '/private?tab=2');
       assert.notEqual(stateOf(tab1), stateOf(tab2));
       const cb1 = await duoAnswers(emulator, tab1);
@@ -718,8 +720,11 @@ describe('SECURITY.md cases (middleware)', () => {
       t = createTestApp({ emulator, policy, options: { now: () => now } });
       const agent = agentFor(t.app);
       await login(agent, { username: 'alice', roles: ['admin'] });
-      // Each start for another page is a new challenge (the same page again reuses the prompt under way, S42).
-      for (let i = 0; i < 3; i++) await beginMfa(agent, `/private?attempt=${i}`);
+      // A start more than 4 minutes after the last is a new challenge (sooner, it reuses the prompt under way, S42).
+      for (let i = 0; i < 3; i++) {
+        await beginMfa(agent, `/private?attempt=${i}`);
+        now += 4 * 60_000 + 1;
+      }
       const res = await agent.get('/private?attempt=3').set('Accept', 'text/html').expect(429);
       assert.match(res.text, /ERR_DUO_CHALLENGE_LIMIT/);
       assert.equal(res.headers['retry-after'], '900');
