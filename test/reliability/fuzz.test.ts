@@ -430,8 +430,9 @@ describe('reliability: fuzzing the callback and the gated routes (S10, S27, S41)
         const page = await browser.navigate('/private');
         const api = await browser.api('GET', '/api/data');
         // The host app broke getUser's contract (README: a user without a string username, a non-string tenant
-        // or roles that are not an array of strings is an error, never a pass): the middleware hands a TypeError
-        // to the host's error handler, which answers 503. Whitelisted. (The host's /login splits a string.)
+        // or roles that are not an array of strings is an error, never a pass): the middleware answers
+        // ERR_INTERNAL (500), the TypeError naming the problem as its cause. Whitelisted. (The host's /login
+        // splits a string.)
         const badRoles =
           typeof rolesValue !== 'string' &&
           rolesValue !== null &&
@@ -444,9 +445,8 @@ describe('reliability: fuzzing the callback and the gated routes (S10, S27, S41)
           badRoles;
         if (brokenContract) {
           for (const res of [page, api]) {
-            assert.equal(res.status, 503, `contract broken: ${res.status}`);
-            assert.equal(res.json?.error, 'host_error');
-            assert.match(res.json?.message ?? '', /getUser\(req\) returned a user/);
+            assert.equal(res.status, 500, `contract broken: ${res.status}`);
+            assert.equal(res.json?.code ?? /ERR_INTERNAL/.exec(res.text)?.[0], 'ERR_INTERNAL');
           }
           return;
         }
