@@ -70,21 +70,4 @@ export function json(value: unknown): string {
   return JSON.stringify(value, null, 2);
 }
 
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-/**
- * A time as people read it in every command's text output: `30 Jun 2027, 00:00 UTC` (--json keeps ISO 8601).
- * `invalid` is shown for a time that is not one (default: the value as given).
- *
- * @example
- * ```ts
- * peopleDate('2027-06-30T00:00:00.000Z'); // '30 Jun 2027, 00:00 UTC'
- * peopleDate(Date.parse('2026-05-30T08:00:00Z')); // '30 May 2026, 08:00 UTC'
- * ```
- */
-export function peopleDate(time: string | number, invalid = String(time)): string {
-  const date = new Date(time);
-  if (Number.isNaN(date.getTime())) return invalid;
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${date.getUTCDate()} ${MONTHS[date.getUTCMonth()]!} ${date.getUTCFullYear()}, ${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())} UTC`;
-}
+export { peopleDate } from '../util/dates';

@@ -39,13 +39,3 @@ export function defer(instance: MfaInstance, req: Request, session: SessionLike,
     { reason: 'grace_period', until: new Date(until).toISOString() },
   );
 }
-
-/** "15 January 2027": the date as people read it on the grace page (UTC). */
-export function graceDate(epochMs: number): string {
-  return new Date(epochMs).toLocaleDateString('en-GB', {
-    day: 'numeric',
-    month: 'long',
-    year: 'numeric',
-    timeZone: 'UTC',
-  });
-}

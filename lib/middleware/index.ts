@@ -12,6 +12,7 @@ import {
 import { summarizeDevices, type DeviceSummary } from '../devices/insight';
 import { decideTenant } from '../policy/decide';
 import type { Decision } from '../policy/types';
+import type { TenantEntry } from '../policy/source';
 import { parseDuration } from '../util/duration';
 import { canonicalName } from '../util/names';
 import { settingsRouter, type SettingsRouterOptions } from '../settings/router';
@@ -174,7 +175,9 @@ export function createDuoMfa(options: DuoMfaOptions, hooks: TestingHooks = {}): 
         : (instance.tenants.peek(tenantId) ?? instance.tenants.loadSync?.(tenantId));
     const canonical = { username: canonicalName(user.username), tenant: user.tenant, roles: user.roles };
     const tenant = entry?.state === 'ready' ? entry.tenant : undefined;
-    return decideTenant(tenantId, tenant, canonical, instance.config.now());
+    const decision = decideTenant(tenantId, tenant, canonical, instance.config.now());
+    const why = tenantId === undefined ? undefined : notDecidedWhy(instance, tenantId, entry);
+    return why ? { ...decision, reason: { code: decision.reason.code, detail: why } } : decision;
   };
   middleware.deviceInsight = async (tenant, insightOptions = {}) =>
     summarizeDevices(
@@ -231,6 +234,28 @@ export function requireRecentMfa(
     if (!guard) guards.set(instance, (guard = stepUp(instance, maxAgeMs, freshFactor)));
     guard(req, res, next);
   };
+}
+
+/**
+ * Why explain() could not decide for a tenant: its settings cannot be used now, or it is not loaded yet. Undefined
+ * when the tenant was decided, or is known not to be in the policy.
+ */
+function notDecidedWhy(
+  instance: MfaInstance,
+  tenantId: string,
+  entry: TenantEntry | undefined,
+): string | undefined {
+  if (entry?.state === 'unavailable') {
+    return `tenant ${JSON.stringify(tenantId)} cannot be used now (${entry.error.message}): its sign-ins are refused`;
+  }
+  if (entry === undefined) {
+    // Not looked up yet (a directory or Redis reads a tenant at its first sign-in): not known to be missing either.
+    return (
+      `tenant ${JSON.stringify(tenantId)} is not loaded yet: this policy source reads a tenant at its first ` +
+      'sign-in (await mfa.settings(tenant) reads it now)'
+    );
+  }
+  return undefined;
 }
 
 function parseMaxAge(maxAge: number | string): number {

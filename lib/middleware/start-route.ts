@@ -11,7 +11,8 @@ import { requestKind, sendMfaRequired, sendPage } from './pages';
 import { fail, guarded, requireSession, sendRedirect } from './respond';
 import { singleParam } from './return-path';
 import { mfaData, PENDING_TTL_MS, sessionOf, type StartConfirmation } from './session';
-import { defer, graceDate } from './grace';
+import { peopleDate } from '../util/dates';
+import { defer } from './grace';
 import { landingOf, startDuo, startLocation, type StartHow } from './start';
 
 /**
@@ -127,7 +128,7 @@ function askFirst(
   const { signOutPath, startPath } = instance.config;
   const signOut = signOutPath ? [{ post: signOutPath, label: 'Sign out' }] : [];
   if (grace) {
-    const date = graceDate(grace.decision.gracePeriodUntil!);
+    const date = peopleDate(grace.decision.gracePeriodUntil!);
     return sendPage(req, res, 200, {
       title: 'Set up two-factor sign-in',
       paragraphs: [

@@ -46,7 +46,7 @@ describe('staff onboarding and recovery (issue 16)', () => {
       const page = await agent.get(path).set('Accept', 'text/html');
       assert.equal(page.status, 200, page.text.slice(0, 200));
       assert.match(page.text, /<h1>Set up two-factor sign-in<\/h1>/);
-      assert.match(page.text, /requires Duo two-factor sign-in from 15 January 2031/);
+      assert.match(page.text, /requires Duo two-factor sign-in from 15 Jan 2031, 08:00 UTC/);
       const token = /name="token" value="([^"]+)"/.exec(page.text)?.[1];
       assert.ok(token);
       return token;

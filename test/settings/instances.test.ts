@@ -69,6 +69,26 @@ describe('settings across instances sharing a Redis policy (S48)', function () {
     assert.equal(status, 200, 'B still asked dana for Duo a second after the change');
   });
 
+  it('explain says a tenant not loaded yet is not loaded (not "not in the policy"), and decides it once mfa.settings() read it', async () => {
+    const before = a.mfa.explain({ username: 'dana', tenant: 'acme' });
+    assert.equal(before.reason.code, 'unknown_tenant');
+    assert.match(before.reason.detail, /"acme" is not loaded yet.*mfa\.settings/);
+    assert.equal(before.required, true, 'never "not required" for a tenant it could not decide');
+    await a.mfa.settings('acme');
+    // Once the source has read the list of tenants, one not in it is said to be so.
+    const listed = Date.now();
+    while (!a.mfa.tenants().includes('acme') && Date.now() - listed < 2000) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.match(
+      a.mfa.explain({ username: 'dana', tenant: 'nope' }).reason.detail,
+      /"nope" is not in the policy/,
+    );
+    const after = a.mfa.explain({ username: 'dana', tenant: 'acme' });
+    assert.notEqual(after.reason.code, 'unknown_tenant');
+    assert.equal(after.required, true);
+  });
+
   it('two admins saving the same version at once: exactly one 200 and one 409, nothing lost silently', async () => {
     const router = (t: TestApp) => {
       const app = express();
