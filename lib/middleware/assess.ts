@@ -66,13 +66,25 @@ export function assess(
     });
   }
   const tenantId = user.tenant ?? instance.tenants.defaultTenant();
-  if (tenantId === undefined) return judge(instance, session, user, undefined, MISSING);
+  if (tenantId === undefined) {
+    // Nobody knows yet whether the policy has a defaultTenant (its store has not answered since start): 503 until
+    // it does, as for a tenant that cannot be loaded — not the 403 of a user the policy does not cover.
+    const entry = instance.tenants.listed?.() === false ? NOT_LISTED : MISSING;
+    return judge(instance, session, user, undefined, entry);
+  }
   const entry = instance.tenants.peek(tenantId);
   if (entry !== undefined) return judge(instance, session, user, tenantId, entry);
   return instance.tenants.load(tenantId).then((loaded) => judge(instance, session, user, tenantId, loaded));
 }
 
 const MISSING: TenantEntry = Object.freeze({ state: 'missing' });
+const NOT_LISTED: TenantEntry = Object.freeze({
+  state: 'unavailable',
+  error: new DuoMfaError(
+    'ERR_POLICY_UNAVAILABLE',
+    'the policy has not been read since start (its store does not answer): the default tenant is not known yet',
+  ),
+});
 
 function judge(
   instance: MfaInstance,

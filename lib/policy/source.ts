@@ -49,6 +49,11 @@ export interface TenantSource {
   ready(): Promise<void>;
   /** The tenant used for users who carry none (the policy's defaultTenant). */
   defaultTenant(): string | undefined;
+  /**
+   * True once the tenant list and the default tenant have been read (until then defaultTenant() answers undefined
+   * because nothing is known yet, not because the policy has none: a Redis policy whose store is down at start).
+   */
+  listed?(): boolean;
   /** Every tenant id in the policy now, in the source's order. Kept by the source: cheap to call. */
   tenantIds(): readonly string[];
   /** The tenant's entry when it was already looked up, else undefined (then call load()). Never blocks. */

@@ -156,6 +156,10 @@ export abstract class TenantCache implements TenantSource {
     return this.ids;
   }
 
+  listed(): boolean {
+    return this.idsKnown;
+  }
+
   peek(id: string): TenantEntry | undefined {
     const entry = this.entries.get(id);
     if (entry !== undefined) {

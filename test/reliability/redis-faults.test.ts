@@ -4,7 +4,9 @@
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { startDuoEmulator, type DuoEmulator } from '../../lib/emulator/index';
-import { ALL_APPS, createTestApp, type TestApp } from '../helpers/app';
+import { redisPolicy } from '../../lib/index';
+import { importPolicy } from '../../lib/policy/redis';
+import { ALL_APPS, createTestApp, testPolicy, type TestApp } from '../helpers/app';
 import { DelayProxy } from './helpers/delay-proxy';
 import { eventsOf, fullLogin, duoCallback, leaksPrivateData, percentiles, startMfa } from './helpers/flow';
 import { Browser, listen, type HttpResult, type Listening } from './helpers/http';
@@ -67,9 +69,15 @@ describe('reliability: Redis faults (S35)', function () {
   }
 
   /** An app instance serving on loopback, sessions and/or pending logins in the given Redis clients. */
-  async function instance(options: { sessions?: Redis; mfa?: Redis; redisTimeoutMs?: number }) {
+  async function instance(options: {
+    sessions?: Redis;
+    mfa?: Redis;
+    redisTimeoutMs?: number;
+    policy?: Parameters<typeof createTestApp>[0]['policy'];
+  }) {
     const t = createTestApp({
       emulator,
+      ...(options.policy ? { policy: options.policy } : {}),
       ...(options.sessions ? { sessionRedis: options.sessions } : {}),
       ...(options.mfa ? { redis: options.mfa } : {}),
       options: {
@@ -270,6 +278,46 @@ describe('reliability: Redis faults (S35)', function () {
       const done = await fullLogin(browser(), emulator, { username: nextUser('eve'), roles: ['admin'] });
       assert.equal(done.status, 303, `${done.status} ${done.text.slice(0, 200)}`);
       assert.equal(eventsOf(t.events, 'mfa.succeeded').length, 1);
+    });
+  });
+
+  describe('when the policy itself is in Redis', () => {
+    it('S35 S49 Redis down when the app starts: users with and without a tenant get 503 (never the 403 of an unknown tenant, never a pass); once Redis answers, the default tenant applies', async () => {
+      await redisServer.stop();
+      const redis = new Redis(redisServer.port, '127.0.0.1', {
+        ...RESILIENT_REDIS_OPTIONS,
+        lazyConnect: false,
+      });
+      redis.on('error', () => undefined);
+      clients.push(redis);
+      const prefix = `rel-policy-${process.pid}`;
+      const { browser } = await instance({ policy: redisPolicy(redis, { prefix, checkIntervalMs: 200 }) });
+      const withTenant = browser();
+      await withTenant.login({ username: nextUser('tia'), tenant: 'acme', roles: ['admin'] });
+      const withoutTenant = browser();
+      await withoutTenant.login({ username: nextUser('noa'), roles: ['admin'] });
+      for (const [who, b] of [
+        ['a user of acme', withTenant],
+        ['a user without a tenant', withoutTenant],
+      ] as const) {
+        const page = await b.navigate('/private');
+        assertRefused(page, `${who}, navigation`);
+        assert.match(page.text, /ERR_POLICY_UNAVAILABLE/, who);
+        assertRefused(await b.api('GET', '/api/data'), `${who}, API call`);
+      }
+
+      await redisServer.start();
+      await waitReady(redis);
+      const { tenants, ...head } = testPolicy(emulator.apiHost);
+      await importPolicy(redis, prefix, head, new Map(Object.entries(tenants)));
+      let status = 0;
+      const since = Date.now();
+      while (Date.now() - since < 5000) {
+        status = (await withoutTenant.navigate('/private')).status;
+        if (status !== 503) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal(status, 303, 'the user without a tenant is sent to Duo for the default tenant');
     });
   });
 
