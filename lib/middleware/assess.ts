@@ -105,7 +105,14 @@ function judge(
     const error = new DuoMfaError('ERR_DUO_UNKNOWN_TENANT', 'the user’s tenant is not in the policy');
     return new Refusal(error, { type: 'mfa.denied', who, reason: 'unknown_tenant' });
   }
-  return { user, tenant, decision, verification: currentVerification(instance, session, user, tenant) };
+  const verification = currentVerification(instance, session, user, tenant);
+  // S43: once the tenant blocks untrusted devices for this user, a verification from a device Duo did not call
+  // trusted (or from before device trust applied, or a fail-open pass) no longer counts: through Duo again.
+  const blocked =
+    decision.trustedEndpoints.policy === 'block' &&
+    decision.trustedEndpoints.active &&
+    verification?.device?.trusted !== 'trusted';
+  return { user, tenant, decision, verification: blocked ? undefined : verification };
 }
 
 /** The session's verification when it is for this user and tenant and still young enough (S3, S5, S9). */

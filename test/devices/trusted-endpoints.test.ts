@@ -2,6 +2,9 @@
 // Duo's own device denies, and what device insight records.
 
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startDuoEmulator } from '../../lib/emulator/index';
 import { ALL_APPS, createTestApp, eventsOf, testPolicy, type TestApp } from '../helpers/app';
 import { agentFor, beginMfa, duoAnswers, login } from '../helpers/flow';
@@ -212,6 +215,57 @@ describe('Trusted Endpoints', () => {
         assert.equal(mine?.trusted, trust);
       });
     }
+  });
+
+  describe('a tenant that starts blocking untrusted devices', () => {
+    let dir: string;
+    let live: TestApp;
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), 'duo-mfa-te-switch-'));
+      const policy = matrixPolicy(emulator.apiHost);
+      writeFileSync(join(dir, 'duo-mfa.json'), JSON.stringify(policy, null, 2));
+      live = createTestApp({ emulator, policy: join(dir, 'duo-mfa.json') });
+    });
+    afterEach(() => {
+      live.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('S43 sends sessions verified on an untrusted device through Duo again (and Duo’s answer is judged), keeps those on trusted devices and those the rule does not cover', async () => {
+      const tenant = tenantId('monitor', 'test-group');
+      const signedIn = async (username: string, roles: string[], trusted: 'trusted' | 'not trusted') => {
+        emulator.setUser(username, { device: { platform: 'Android', trusted } });
+        const agent = agentFor(live.app);
+        await login(agent, { username, tenant, roles });
+        const landed = await agent
+          .get(await duoAnswers(emulator, await beginMfa(agent)))
+          .set('Accept', 'text/html');
+        assert.equal(landed.status, 303, `${username}: ${landed.text.slice(0, 200)}`);
+        await agent.get('/private').set('Accept', 'text/html').expect(200);
+        return agent;
+      };
+      const untrusted = await signedIn('switch-untrusted', ['it'], 'not trusted');
+      const trusted = await signedIn('switch-trusted', ['it'], 'trusted');
+      const outOfScope = await signedIn('switch-sales', ['sales'], 'not trusted');
+
+      const { version } = await live.mfa.settings(tenant);
+      await live.mfa.updateSettings(
+        tenant,
+        { trustedEndpoints: { policy: 'block' } },
+        { actor: 'admin@te', version },
+      );
+
+      const again = await untrusted.get('/private').set('Accept', 'text/html');
+      assert.equal(again.status, 303, 'the untrusted session is sent to Duo again');
+      assert.match(String(again.headers.location), /\/oauth\/v1\/authorize/);
+      await untrusted.get('/api/data').expect(401);
+      const denied = await untrusted
+        .get(await duoAnswers(emulator, new URL(String(again.headers.location))))
+        .set('Accept', 'text/html');
+      assert.equal(denied.status, 403, 'the device is still not trusted: denied');
+      await trusted.get('/private').set('Accept', 'text/html').expect(200);
+      await outOfScope.get('/private').set('Accept', 'text/html').expect(200);
+    });
   });
 
   describe('device insight', () => {
