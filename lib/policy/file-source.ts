@@ -9,7 +9,7 @@ import { digest, indexIssues, indexPolicyFile, KEEP_IN_MEMORY_BYTES, type FileIn
 import { deserializeError, fileIndexOf, packTenants, type IndexResult } from './file-jobs';
 import { policyInvalidError, ROOT_PATH } from './issues';
 import { withFileLock } from './lock';
-import { FileJobRunner } from './off-thread';
+import { FileJobRunner, type JobCounts } from './off-thread';
 import { readError } from './read';
 import { storedTenant, type StoredTenant, type WriteTenantOptions } from './source';
 import { TenantCache, type Fetched, type TenantChange, type TenantSourceOptions } from './tenant-cache';
@@ -86,6 +86,14 @@ export class FileTenantSource extends TenantCache {
         pollIntervalMs: options.pollIntervalMs,
       });
     }
+  }
+
+  /**
+   * Where this source's file jobs (re-index, read, write) ran so far: in the worker thread, on this thread as
+   * meant (files up to 4 MB), or on this thread because the worker could not run them. For tests and diagnostics.
+   */
+  get jobsRan(): Readonly<JobCounts> {
+    return this.runner.ran;
   }
 
   /** Re-reads the file now (e.g. on SIGHUP). Resolves true when tenants changed. */
