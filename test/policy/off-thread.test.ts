@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { FileTenantSource } from '../../lib/policy/file-source';
+import type { TenantSourceOptions } from '../../lib/policy/tenant-cache';
 import { KEEP_IN_MEMORY_BYTES } from '../../lib/policy/file-index';
 import { FileJobRunner, type FileJobRunnerOptions } from '../../lib/policy/off-thread';
 import { tempDir, tenantDoc } from './helpers';
@@ -38,20 +39,20 @@ describe('the single policy file’s worker thread (off-thread.ts)', function ()
   after(() => tmp.cleanup());
 
   describe('FileTenantSource', () => {
-    /** A policy of `count` tenants, each with `staff` names: about 24 bytes a name. */
-    const policy = (count: number, staff: number, changed?: string) => {
+    /** A policy of `count` tenants, each with `staff` names (about 24 bytes a name); MFA off for `disabled`. */
+    const policy = (count: number, staff: number, ...disabled: string[]) => {
       const tenants: Record<string, unknown> = {};
       for (let t = 0; t < count; t++) {
         const names = Array.from({ length: staff }, (_, i) => `user${i}.t${t}@example.com`);
-        tenants[`t${t}`] = tenantDoc({ mfa: { enabled: `t${t}` !== changed, staffIncluded: names } });
+        tenants[`t${t}`] = tenantDoc({ mfa: { enabled: !disabled.includes(`t${t}`), staffIncluded: names } });
       }
       return JSON.stringify({ tenants }, null, 2);
     };
 
-    function open(name: string, text: string): FileTenantSource {
+    function open(name: string, text: string, options: TenantSourceOptions = {}): FileTenantSource {
       const file = tmp.path(name);
       writeFileSync(file, text);
-      const source = new FileTenantSource(file, { watch: false });
+      const source = new FileTenantSource(file, { watch: false, ...options });
       closers.push(source);
       return source;
     }
@@ -70,6 +71,29 @@ describe('the single policy file’s worker thread (off-thread.ts)', function ()
       await nextTick();
       assert.deepEqual(seen.warnings, []);
     });
+
+    for (const [size, count, staff] of [
+      ['over 4 MB', 250, 1000],
+      ['of 4 MB or less', 3, 10],
+    ] as const) {
+      it(`compares each reload of a file ${size} with the index the last reload left`, async () => {
+        const changed: string[][] = [];
+        const file = `compare-${count}.json`;
+        const source = open(file, policy(count, staff), {
+          onChange: (change) => changed.push(change.tenants.map((tenant) => tenant.tenant)),
+        });
+        writeFileSync(tmp.path(file), policy(count, staff, 't1'));
+        assert.equal(await source.reload(), true);
+        writeFileSync(tmp.path(file), policy(count, staff, 't2'));
+        assert.equal(await source.reload(), true);
+        assert.equal(await source.reload(), false);
+        // t1 changed back and t2 changed since the first reload; nothing since the second.
+        assert.deepEqual(changed, [['t1'], ['t1', 't2']]);
+        const expected =
+          count > 3 ? { worker: 3, inline: 0, fallback: 0 } : { worker: 0, inline: 3, fallback: 0 };
+        assert.deepEqual(source.jobsRan, expected);
+      });
+    }
 
     it('re-indexes a file of 4 MB or less on this thread, without a worker', async () => {
       const text = policy(3, 10);
