@@ -6,10 +6,16 @@ import { basename, dirname, resolve } from 'node:path';
 import { DuoMfaError } from '../errors';
 import { tenantIssues } from './compile';
 import { digest, indexIssues, indexPolicyFile, KEEP_IN_MEMORY_BYTES, type FileIndex } from './file-index';
-import { deserializeError, fileIndexOf, packTenants, type IndexResult } from './file-jobs';
+import {
+  deserializeError,
+  fileIndexOf,
+  packTenants,
+  type IndexResult,
+  type PackedTenants,
+} from './file-jobs';
 import { policyInvalidError, ROOT_PATH } from './issues';
 import { withFileLock } from './lock';
-import { FileJobRunner } from './off-thread';
+import { FileJobRunner, type JobCounts } from './off-thread';
 import { readError } from './read';
 import { storedTenant, type StoredTenant, type WriteTenantOptions } from './source';
 import { TenantCache, type Fetched, type TenantChange, type TenantSourceOptions } from './tenant-cache';
@@ -40,6 +46,8 @@ export class FileTenantSource extends TenantCache {
   readonly description: string;
   private readonly path: string;
   private index: FileIndex;
+  /** The index's tenants as the worker takes them: kept, so a reload does not pack 10,000 tenants again. */
+  private packed: PackedTenants;
   private lastStat: string;
   private lastDigest: string | undefined;
   /** The problem last reported for the file as a whole, so a broken file is reported once, not on every event. */
@@ -70,6 +78,7 @@ export class FileTenantSource extends TenantCache {
     const issues = indexIssues(outcome);
     if (issues.length > 0) throw policyInvalidError(issues, path);
     this.index = outcome.index;
+    this.packed = packTenants(outcome.index.tenants);
     this.setIds([...outcome.index.tenants.keys()], outcome.index.defaultTenant);
     // A large watched file is re-indexed in the worker: started now, and kept, so a change never waits for it.
     const large = bytes.length > INLINE_BYTES && (options.watch ?? true);
@@ -86,6 +95,14 @@ export class FileTenantSource extends TenantCache {
         pollIntervalMs: options.pollIntervalMs,
       });
     }
+  }
+
+  /**
+   * Where this source's file jobs (re-index, read, write) ran so far: in the worker thread, on this thread as
+   * meant (files up to 4 MB), or on this thread because the worker could not run them. For tests and diagnostics.
+   */
+  get jobsRan(): Readonly<JobCounts> {
+    return this.runner.ran;
   }
 
   /** Re-reads the file now (e.g. on SIGHUP). Resolves true when tenants changed. */
@@ -261,7 +278,7 @@ export class FileTenantSource extends TenantCache {
           type: 'index',
           path: this.path,
           source: this.description,
-          previous: packTenants(this.index.tenants),
+          previous: this.packed,
           // Small files: the same content again (a duplicate event) is recognised by one hash and skipped.
           lastDigest: size > INLINE_BYTES ? undefined : force ? '' : (this.lastDigest ?? ''),
           env: { ...(this.options.env ?? process.env) },
@@ -288,10 +305,16 @@ export class FileTenantSource extends TenantCache {
     if (this.closed) return false;
 
     const next = fileIndexOf(result);
+    // Unpacking, swapping and comparing 10,000 tenants each take milliseconds: one turn each, not one long turn.
+    if (size > INLINE_BYTES) await new Promise((resolve) => setImmediate(resolve));
+    if (this.closed) return false;
     const previous = this.index;
     const defaultChanged = next.defaultTenant !== previous.defaultTenant;
     this.index = next;
+    this.packed = result.tenants;
     this.setIds([...next.tenants.keys()], next.defaultTenant);
+    if (size > INLINE_BYTES) await new Promise((resolve) => setImmediate(resolve));
+    if (this.closed) return false;
 
     const changes: TenantChange[] = [];
     for (const id of previous.tenants.keys()) {

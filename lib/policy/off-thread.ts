@@ -33,6 +33,28 @@ function startWorker(): Worker {
 /** The worker exits after this long without work, and starts again on the next job. */
 const IDLE_MS = 30_000;
 
+/**
+ * How many jobs a runner ran where: in the worker, on this thread as asked (small files), or on this thread
+ * because the worker could not run them (`fallback`: it could not start, failed or exited).
+ */
+export interface JobCounts {
+  worker: number;
+  inline: number;
+  fallback: number;
+}
+
+export interface FileJobRunnerOptions {
+  /** Never stop the worker for idleness (a large watched file: the next change finds it ready). */
+  readonly keepAlive?: boolean;
+  /** Starts the worker thread. Default: this directory's file-worker (a seam for tests: one that fails). */
+  readonly startWorker?: () => Worker;
+  /**
+   * Told, once until the worker works again, that jobs run on this thread because the worker could not run them.
+   * Default: a process warning (code `DUO_MFA_POLICY_WORKER`).
+   */
+  readonly onFallback?: (message: string) => void;
+}
+
 interface Reply {
   readonly id: number;
   readonly ok: boolean;
@@ -42,8 +64,9 @@ interface Reply {
 
 /**
  * One lazily started, unreferenced worker thread for a file source's heavy jobs. When a worker cannot be started
- * (a runtime without worker threads, a loader the worker cannot use), jobs run on this thread instead: slower for
- * huge files, never wrong.
+ * (a runtime without worker threads, a loader the worker cannot use) or dies, jobs run on this thread instead:
+ * slower for huge files, never wrong — and said once, as a warning, since requests may then wait for them.
+ * `ran` counts where jobs ran.
  *
  * @example
  * ```ts
@@ -59,9 +82,17 @@ export class FileJobRunner {
   private readonly waiting = new Map<number, { resolve(reply: Reply): void; reject(error: Error): void }>();
   private idle: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Why the worker last failed to run a job (reported once: cleared when a job runs in the worker again). */
+  private problem: Error | undefined;
+  private warned = false;
+  private readonly counts: JobCounts = { worker: 0, inline: 0, fallback: 0 };
 
-  /** `keepAlive`: never stop the worker for idleness (a large watched file: the next change finds it ready). */
-  constructor(private readonly options: { keepAlive?: boolean } = {}) {}
+  constructor(private readonly options: FileJobRunnerOptions = {}) {}
+
+  /** How many jobs ran where so far (a copy), for tests and diagnostics. */
+  get ran(): Readonly<JobCounts> {
+    return { ...this.counts };
+  }
 
   /** Starts the worker now, so the first job does not wait for it to load. */
   warm(): void {
@@ -72,8 +103,9 @@ export class FileJobRunner {
   run(job: WriteJob, inline?: boolean): Promise<WriteResult>;
   run(job: ReadJob, inline?: boolean): Promise<ReadResult>;
   async run(job: FileJob, inline = false): Promise<FileJobResult> {
-    const worker = inline || this.closed ? undefined : this.start();
-    if (!worker) return runFileJob(job);
+    if (inline || this.closed) return this.runHere(job, 'inline');
+    const worker = this.start();
+    if (!worker) return this.runHere(job, 'fallback');
     clearTimeout(this.idle);
     const id = this.next++;
     const reply = await new Promise<Reply>((resolve, reject) => {
@@ -81,10 +113,14 @@ export class FileJobRunner {
       worker.postMessage({ id, job });
     }).catch((error: unknown) => {
       if (this.closed) throw error;
+      this.problem = error instanceof Error ? error : new Error(String(error));
       return undefined; // the worker died: do it here
     });
     this.armIdle();
-    if (reply === undefined) return runFileJob(job);
+    if (reply === undefined) return this.runHere(job, 'fallback');
+    this.counts.worker++;
+    this.problem = undefined;
+    this.warned = false;
     if (!reply.ok) throw deserializeError(reply.error!);
     return reply.result!;
   }
@@ -96,13 +132,28 @@ export class FileJobRunner {
     this.stop(new Error('the policy source was closed'));
   }
 
+  /** Runs a job on this thread: as asked, or because the worker could not (said once, as a warning). */
+  private runHere(job: FileJob, why: 'inline' | 'fallback'): Promise<FileJobResult> {
+    this.counts[why]++;
+    if (why === 'fallback' && !this.warned) {
+      this.warned = true;
+      const message =
+        `express-duo-mfa: the policy file's worker thread cannot run (${this.problem?.message ?? 'unknown reason'}); ` +
+        `policy file jobs run on the main thread instead, which may delay requests while a large file is reloaded`;
+      if (this.options.onFallback) this.options.onFallback(message);
+      else process.emitWarning(message, { code: 'DUO_MFA_POLICY_WORKER' });
+    }
+    return runFileJob(job);
+  }
+
   private start(): Worker | undefined {
     if (this.worker || this.failed) return this.worker;
     let worker: Worker;
     try {
-      worker = startWorker();
-    } catch {
+      worker = (this.options.startWorker ?? startWorker)();
+    } catch (error) {
       this.failed = true;
+      this.problem = error instanceof Error ? error : new Error(String(error));
       return undefined;
     }
     worker.unref();
@@ -113,6 +164,7 @@ export class FileJobRunner {
     });
     worker.on('error', (error) => {
       this.failed = true;
+      this.problem = error;
       this.stop(error);
     });
     worker.on('exit', () => {
