@@ -1,8 +1,8 @@
 // The single policy file as a per-tenant source: indexed at start, tenants compiled when needed, reloaded off-thread.
 
-import { closeSync, openSync, readFileSync, readSync, statSync, type Stats } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { open, realpath, stat } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { DuoMfaError } from '../errors';
 import { tenantIssues } from './compile';
 import { digest, indexIssues, indexPolicyFile, KEEP_IN_MEMORY_BYTES, type FileIndex } from './file-index';
@@ -19,7 +19,7 @@ import { FileJobRunner, type JobCounts } from './off-thread';
 import { readError } from './read';
 import { storedTenant, type StoredTenant, type WriteTenantOptions } from './source';
 import { TenantCache, type Fetched, type TenantChange, type TenantSourceOptions } from './tenant-cache';
-import { DirectoryWatcher } from './watcher';
+import { FileReloads, statSignature } from './file-watch';
 
 /** Files up to this size are re-indexed on the main thread (a few ms); larger ones in the worker. */
 const INLINE_BYTES = KEEP_IN_MEMORY_BYTES;
@@ -48,20 +48,17 @@ export class FileTenantSource extends TenantCache {
   private index: FileIndex;
   /** The index's tenants as the worker takes them: kept, so a reload does not pack 10,000 tenants again. */
   private packed: PackedTenants;
-  private lastStat: string;
   private lastDigest: string | undefined;
   /** The problem last reported for the file as a whole, so a broken file is reported once, not on every event. */
   private lastProblem: string | undefined;
   private readonly runner: FileJobRunner;
-  private readonly watcher: DirectoryWatcher | undefined;
-  private tail: Promise<unknown> = Promise.resolve();
-  private queued: Promise<boolean> | undefined;
+  private readonly reloads: FileReloads;
 
   constructor(path: string, options: TenantSourceOptions) {
     super(options);
     this.description = path;
     this.path = resolve(path);
-    this.lastStat = statSignature(this.path); // before reading: a change after this is seen by the next poll
+    const statBefore = statSignature(this.path); // before reading: a change after this is seen by the next poll
     let bytes: Buffer;
     try {
       bytes = readFileSync(this.path);
@@ -85,16 +82,7 @@ export class FileTenantSource extends TenantCache {
     this.runner = new FileJobRunner({ keepAlive: large });
     if (large) this.runner.warm();
 
-    if (options.watch ?? true) {
-      const name = basename(this.path);
-      this.watcher = new DirectoryWatcher(dirname(this.path), {
-        accept: (changed) => changed === name,
-        onChange: () => void this.schedule(false),
-        poll: () => this.poll(),
-        debounceMs: options.debounceMs,
-        pollIntervalMs: options.pollIntervalMs,
-      });
-    }
+    this.reloads = new FileReloads(this.path, (force) => this.reloadOnce(force), options, statBefore);
   }
 
   /**
@@ -107,12 +95,12 @@ export class FileTenantSource extends TenantCache {
 
   /** Re-reads the file now (e.g. on SIGHUP). Resolves true when tenants changed. */
   reload(): Promise<boolean> {
-    return this.schedule(true);
+    return this.reloads.schedule(true);
   }
 
   override close(): void {
     super.close();
-    this.watcher?.close();
+    this.reloads.close();
     this.runner.close();
   }
 
@@ -157,7 +145,7 @@ export class FileTenantSource extends TenantCache {
       if (!result.ok) throw deserializeError(result.error);
       return result.version;
     });
-    await this.schedule(true); // in force here before this resolves, not when the watcher fires
+    await this.reloads.schedule(true); // in force here before this resolves, not when the watcher fires
     await this.load(id); // compiled: its settings page and its users come next
     return version;
   }
@@ -171,7 +159,7 @@ export class FileTenantSource extends TenantCache {
     }
     // The file changed since it was indexed: read this tenant from it as it is now (the watcher re-indexes it),
     // rather than wait for a reload, which may itself be waiting for this load.
-    this.watcher?.trigger(null);
+    this.reloads.changed();
     const text = await this.readStored(id);
     if (text === undefined) return { kind: 'missing' };
     try {
@@ -239,38 +227,10 @@ export class FileTenantSource extends TenantCache {
     }
   }
 
-  private async poll(): Promise<void> {
-    const now = await stat(this.path).then(
-      signatureOf,
-      (error: NodeJS.ErrnoException) => `missing:${error.code ?? ''}`,
-    );
-    if (this.closed || now === this.lastStat) return;
-    this.lastStat = now;
-    this.watcher?.trigger(null);
-  }
-
-  /** Runs reloads one after another; change events arriving while one waits to start join it. */
-  private schedule(force: boolean): Promise<boolean> {
-    if (!force && this.queued) return this.queued;
-    const run: Promise<boolean> = this.tail
-      .then(() => {
-        if (this.queued === run) this.queued = undefined;
-        return this.reloadOnce(force);
-      })
-      .catch(() => false);
-    this.queued = run;
-    this.tail = run;
-    return run;
-  }
-
   /** Re-indexes the file and applies what changed, tenant by tenant. Never throws: problems go to onInvalid. */
   private async reloadOnce(force: boolean): Promise<boolean> {
     if (this.closed) return false;
-    this.lastStat = await stat(this.path).then(signatureOf, () => 'missing');
-    const size = await stat(this.path).then(
-      (stats) => stats.size,
-      () => 0,
-    );
+    const size = (await this.reloads.reading())?.size ?? 0;
     let result: IndexResult;
     try {
       result = await this.runner.run(
@@ -360,16 +320,4 @@ function unavailable(source: string, cause: unknown): DuoMfaError {
     cause,
     details: { source },
   });
-}
-
-function statSignature(path: string): string {
-  try {
-    return signatureOf(statSync(path));
-  } catch (error) {
-    return `missing:${(error as NodeJS.ErrnoException).code ?? ''}`;
-  }
-}
-
-function signatureOf(stats: Stats): string {
-  return `${stats.ino}:${stats.size}:${stats.mtimeMs}`;
 }

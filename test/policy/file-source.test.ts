@@ -271,6 +271,18 @@ describe('FileTenantSource (single file, per tenant)', () => {
   });
 
   describe('watching', () => {
+    it('S38 a deleted file is looked at once, not again at every stat poll while it stays missing', async () => {
+      const { invalids, options } = recorder();
+      const source = open({ ...options, watch: true, debounceMs: 5, pollIntervalMs: 20 });
+      rmSync(file);
+      await waitFor(() => invalids.length > 0, 'the missing file reported');
+      const ranThen = source.jobsRan.inline + source.jobsRan.worker + source.jobsRan.fallback;
+      await new Promise((resolve) => setTimeout(resolve, 300)); // fifteen poll intervals
+      const ranSince = source.jobsRan.inline + source.jobsRan.worker + source.jobsRan.fallback - ranThen;
+      assert.ok(ranSince <= 1, `the missing file was read again ${ranSince} times`);
+      assert.equal(invalids.length, 1);
+    });
+
     it('S6 applies an edit once the watcher fires', async () => {
       const { changes, options } = recorder();
       const source = open({ ...options, watch: true });
