@@ -4,7 +4,6 @@
 
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
-import type { LookupFunction } from 'node:net';
 import { Client, DuoException, constants } from '@duosecurity/duo_universal';
 import { DuoMfaError } from '../errors';
 import type { DuoCredentials } from '../policy/types';
@@ -15,7 +14,12 @@ import {
   SUPPORTED_CLIENT_MAJOR,
 } from './client-contract';
 import { readAuthResult, type DuoAuthResult } from './result';
-import { classifyTransportError, createDuoTransport, type DuoCa, type DuoTransport } from './transport';
+import {
+  classifyTransportError,
+  createDuoTransport,
+  type DuoConnectOptions,
+  type DuoTransport,
+} from './transport';
 
 export type { DuoAuthResult, AccessDevice, TrustStatus } from './result';
 
@@ -31,27 +35,9 @@ const MAX_CLIENTS = 256;
 /** Duo allows 60 s of clock difference on the tokens it issues and accepts. */
 const JWT_LEEWAY_MS = constants.JWT_LEEWAY * 1000;
 
-export interface DuoAdapterOptions {
+export interface DuoAdapterOptions extends DuoConnectOptions {
   /** The redirect_uri every client sends: baseUrl + callbackPath. */
   redirectUrl: string;
-  /** Upper bound for each call to Duo (health check, token exchange). Default 5000 ms. */
-  timeoutMs?: number;
-  /** Trust this CA (PEM) for Duo instead of the client's pinned CAs: TLS-inspecting proxies, the emulator. */
-  ca?: DuoCa;
-  /**
-   * `false`: verify Duo against Node's default CAs instead of the client's pinned bundle (Duo's own
-   * `enableCAPinning: false`). Certificates are verified either way. Cannot be combined with `ca`.
-   */
-  caPinning?: boolean;
-  /**
-   * Every call to Duo goes through this HTTP CONNECT proxy (`http://user:password@proxy:3128`); `ca` and
-   * `timeoutMs` still apply end to end. The `duoProxy` option. Its credentials never appear in any message.
-   */
-  proxy?: string;
-  /** DNS look-up for connections to Duo (or to the proxy). Node's `dns.lookup` by default; tests inject one. */
-  lookup?: LookupFunction;
-  /** The clock, for skew detection (ms since epoch). */
-  now?: () => number;
 }
 
 export interface DuoHealth {

@@ -3,11 +3,15 @@
 // timeout). duo_api's Client cannot be given a CA, a proxy or a timeout, so only its signature code is reused.
 
 import https from 'node:https';
-import type { LookupFunction } from 'node:net';
 import { stringify } from 'node:querystring';
 import { constants } from '@duosecurity/duo_universal';
 import { DuoMfaError } from '../errors';
-import { classifyTransportError, createDuoTransport, type DuoCa, type DuoTransport } from './transport';
+import {
+  classifyTransportError,
+  createDuoTransport,
+  type DuoConnectOptions,
+  type DuoTransport,
+} from './transport';
 
 /** duo_api's request signing (HMAC-SHA512 over Duo's canonical request, signature version 2). */
 interface DuoSignature {
@@ -80,20 +84,8 @@ export interface BypassCodes {
   readonly expiresAt: string;
 }
 
-export interface DuoAdminApiOptions {
-  /** Upper bound for each Admin API request. Default 5000 ms (the `duoTimeoutMs` option). */
-  timeoutMs?: number;
-  /** Trust this CA (PEM) for Duo instead of Duo's pinned CAs (the `duoTls.ca` option). */
-  ca?: DuoCa;
-  /** `false`: Node's default CAs instead of Duo's pinned bundle. Cannot be combined with `ca`. */
-  caPinning?: boolean;
-  /** HTTP CONNECT proxy for every request (the `duoProxy` option). */
-  proxy?: string;
-  /** DNS look-up (tests). */
-  lookup?: LookupFunction;
-  /** The clock (ms since epoch): the signed Date header and `expiresAt`. */
-  now?: () => number;
-}
+/** How the Admin API client connects: the same options as every call to Duo. */
+export type DuoAdminApiOptions = DuoConnectOptions;
 
 /** Reactivation links live one day by default, as in Duo. */
 const ACTIVATION_VALID_SECS = 86_400;

@@ -12,6 +12,31 @@ type ConnectOptions = Parameters<HttpsProxyAgent<string>['connect']>[1];
 /** A CA for Duo's certificate chain: one PEM, several, or a list. */
 export type DuoCa = string | Buffer | ReadonlyArray<string | Buffer>;
 
+/**
+ * How calls to Duo connect, shared by the Auth API adapter and the Admin API client: the `duoTimeoutMs`, `duoTls`
+ * and `duoProxy` options.
+ */
+export interface DuoConnectOptions {
+  /** Upper bound for each call to Duo. Default 5000 ms (the `duoTimeoutMs` option). */
+  timeoutMs?: number;
+  /** Trust this CA (PEM) for Duo instead of Duo's pinned CAs: TLS-inspecting proxies, the emulator. */
+  ca?: DuoCa;
+  /**
+   * `false`: verify Duo against Node's default CAs instead of the client's pinned bundle (Duo's own
+   * `enableCAPinning: false`). Certificates are verified either way. Cannot be combined with `ca`.
+   */
+  caPinning?: boolean;
+  /**
+   * Every call to Duo goes through this HTTP CONNECT proxy (`http://user:password@proxy:3128`); `ca` and
+   * `timeoutMs` still apply end to end. The `duoProxy` option. Its credentials never appear in any message.
+   */
+  proxy?: string;
+  /** DNS look-up for connections to Duo (or to the proxy). Node's `dns.lookup` by default; tests inject one. */
+  lookup?: LookupFunction;
+  /** The clock (ms since epoch): clock-skew checks, the Admin API's signed Date header and expiry times. */
+  now?: () => number;
+}
+
 export interface DuoTransportOptions {
   /** Trust this CA (PEM) for Duo instead of Duo's pinned CAs: TLS-inspecting proxies, the emulator. */
   ca?: DuoCa;

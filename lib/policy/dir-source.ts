@@ -193,20 +193,11 @@ export class DirectoryTenantSource extends TenantCache {
   protected async fetch(id: string): Promise<Fetched> {
     const file = this.fileOf(id);
     const signature = await stat(file).then(signatureOf, () => 'missing');
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(file);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
-      this.tracked.set(id, signature);
-      return { kind: 'unreadable', issues: [{ path: ROOT_PATH, message: reasonOf(readError(file, error)) }] };
-    }
-    this.tracked.set(id, signature);
-    try {
-      return { kind: 'found', raw: parsePolicyText(bytes.toString('utf8'), `${id}.json`) };
-    } catch (error) {
-      return { kind: 'unreadable', issues: [{ path: ROOT_PATH, message: reasonOf(error) }] };
-    }
+    const read = await readFile(file).then(
+      (bytes) => ({ bytes }),
+      (error: unknown) => ({ error }),
+    );
+    return this.fetched(id, file, signature, read);
   }
 
   /** The tenant's file read without waiting (it is small): what fetch() does, synchronously. */
@@ -218,17 +209,33 @@ export class DirectoryTenantSource extends TenantCache {
     } catch {
       // gone: readFileSync says so below
     }
-    let bytes: Buffer;
+    let read: { bytes: Buffer } | { error: unknown };
     try {
-      bytes = readFileSync(file);
+      read = { bytes: readFileSync(file) };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
+      read = { error };
+    }
+    return this.fetched(id, file, signature, read);
+  }
+
+  /** What a tenant file's read gives; its stat (`signature`, taken before the read) is tracked for the poll. */
+  private fetched(
+    id: string,
+    file: string,
+    signature: string,
+    read: { bytes: Buffer } | { error: unknown },
+  ): Fetched {
+    if ('error' in read) {
+      if ((read.error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
       this.tracked.set(id, signature);
-      return { kind: 'unreadable', issues: [{ path: ROOT_PATH, message: reasonOf(readError(file, error)) }] };
+      return {
+        kind: 'unreadable',
+        issues: [{ path: ROOT_PATH, message: reasonOf(readError(file, read.error)) }],
+      };
     }
     this.tracked.set(id, signature);
     try {
-      return { kind: 'found', raw: parsePolicyText(bytes.toString('utf8'), `${id}.json`) };
+      return { kind: 'found', raw: parsePolicyText(read.bytes.toString('utf8'), `${id}.json`) };
     } catch (error) {
       return { kind: 'unreadable', issues: [{ path: ROOT_PATH, message: reasonOf(error) }] };
     }
