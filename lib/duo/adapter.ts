@@ -14,12 +14,7 @@ import {
   SUPPORTED_CLIENT_MAJOR,
 } from './client-contract';
 import { readAuthResult, type DuoAuthResult } from './result';
-import {
-  classifyTransportError,
-  createDuoTransport,
-  type DuoConnectOptions,
-  type DuoTransport,
-} from './transport';
+import { classifyTransportError, transportFor, type DuoConnectOptions, type DuoTransport } from './transport';
 
 export type { DuoAuthResult, AccessDevice, TrustStatus } from './result';
 
@@ -142,12 +137,8 @@ export class DuoAdapter {
     // One keep-alive agent shared by every tenant's client; free sockets are unref'd by Node. No socket cap:
     // a call queued behind a cap would spend its duoTimeoutMs waiting here and be reported as Duo's timeout.
     // Throws a TypeError naming duoProxy / duoTls for a malformed proxy URL or contradictory TLS options.
-    this.transport = createDuoTransport({
+    this.transport = transportFor(options, {
       pinnedCa: constants.DUO_PINNED_CERT,
-      ...(options.ca === undefined ? {} : { ca: options.ca }),
-      ...(options.caPinning === undefined ? {} : { caPinning: options.caPinning }),
-      ...(options.proxy === undefined ? {} : { proxy: options.proxy }),
-      ...(options.lookup === undefined ? {} : { lookup: options.lookup }),
       callSignal: () => this.callContext.getStore()?.signal,
     });
   }

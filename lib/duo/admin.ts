@@ -6,12 +6,7 @@ import https from 'node:https';
 import { stringify } from 'node:querystring';
 import { constants } from '@duosecurity/duo_universal';
 import { DuoMfaError } from '../errors';
-import {
-  classifyTransportError,
-  createDuoTransport,
-  type DuoConnectOptions,
-  type DuoTransport,
-} from './transport';
+import { classifyTransportError, transportFor, type DuoConnectOptions, type DuoTransport } from './transport';
 
 /** duo_api's request signing (HMAC-SHA512 over Duo's canonical request, signature version 2). */
 interface DuoSignature {
@@ -150,13 +145,7 @@ export class DuoAdminApi {
   constructor(options: DuoAdminApiOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? 5000;
     this.now = options.now ?? Date.now;
-    this.transport = createDuoTransport({
-      pinnedCa: constants.DUO_PINNED_CERT,
-      ...(options.ca === undefined ? {} : { ca: options.ca }),
-      ...(options.caPinning === undefined ? {} : { caPinning: options.caPinning }),
-      ...(options.proxy === undefined ? {} : { proxy: options.proxy }),
-      ...(options.lookup === undefined ? {} : { lookup: options.lookup }),
-    });
+    this.transport = transportFor(options, { pinnedCa: constants.DUO_PINNED_CERT });
   }
 
   /** The user's status, enrollment, phones and last login; `found: false` when Duo does not know the name. */

@@ -144,6 +144,27 @@ export function parseProxyUrl(value: unknown, optionName = 'duoProxy'): ProxySet
 }
 
 /**
+ * createDuoTransport() from the connect options the adapter and the Admin API client take (only those given).
+ *
+ * @example
+ * ```ts
+ * const transport = transportFor(options, { pinnedCa: constants.DUO_PINNED_CERT });
+ * ```
+ */
+export function transportFor(
+  options: DuoConnectOptions,
+  base: Pick<DuoTransportOptions, 'pinnedCa' | 'callSignal'>,
+): DuoTransport {
+  return createDuoTransport({
+    ...base,
+    ...(options.ca === undefined ? {} : { ca: options.ca }),
+    ...(options.caPinning === undefined ? {} : { caPinning: options.caPinning }),
+    ...(options.proxy === undefined ? {} : { proxy: options.proxy }),
+    ...(options.lookup === undefined ? {} : { lookup: options.lookup }),
+  });
+}
+
+/**
  * Builds the agent every Duo call goes through. With `proxy`, requests tunnel through it (HTTP CONNECT) and the
  * TLS session to Duo is still end to end, verified with `ca` (or the pinned CAs).
  *
