@@ -14,7 +14,13 @@ import {
   SUPPORTED_CLIENT_MAJOR,
 } from './client-contract';
 import { readAuthResult, type DuoAuthResult } from './result';
-import { classifyTransportError, transportFor, type DuoConnectOptions, type DuoTransport } from './transport';
+import {
+  classifyTransportError,
+  proxyConfigError,
+  transportFor,
+  type DuoConnectOptions,
+  type DuoTransport,
+} from './transport';
 
 export type { DuoAuthResult, AccessDevice, TrustStatus } from './result';
 
@@ -274,13 +280,7 @@ export class DuoAdapter {
           { cause: error, details: { ...details, tlsCode: failure.code } },
         );
       case 'host_not_found':
-        if (proxy) {
-          return new DuoMfaError(
-            'ERR_DUO_CONFIG',
-            `The outbound proxy's host name ${this.transport.proxyHost} does not exist (ENOTFOUND): check duoProxy (${proxy})`,
-            { cause: error, details },
-          );
-        }
+        if (proxy) return proxyConfigError(this.transport, 'host_not_found', details, error);
         return new DuoMfaError(
           'ERR_DUO_HOST_NOT_FOUND',
           `Duo's host name ${hostOf(apiHost)} does not exist (ENOTFOUND): check apiHost in the policy ` +
@@ -288,12 +288,7 @@ export class DuoAdapter {
           { cause: error, details },
         );
       case 'proxy_auth':
-        return new DuoMfaError(
-          'ERR_DUO_CONFIG',
-          `The outbound proxy ${proxy ?? ''} refused our credentials (HTTP 407 Proxy Authentication Required): ` +
-            'check the user and password in duoProxy',
-          { cause: error, details: { ...details, proxyStatus: 407 } },
-        );
+        return proxyConfigError(this.transport, 'proxy_auth', details, error);
       case 'proxy_refused':
         // Only a gateway timeout says Duo did not answer; a proxy refusing the tunnel otherwise (403: not on its
         // allow-list; 502/503: a host that does not exist, a refused destination) may be a mistyped apiHost or a

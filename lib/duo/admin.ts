@@ -6,7 +6,13 @@ import https from 'node:https';
 import { stringify } from 'node:querystring';
 import { constants } from '@duosecurity/duo_universal';
 import { DuoMfaError } from '../errors';
-import { classifyTransportError, transportFor, type DuoConnectOptions, type DuoTransport } from './transport';
+import {
+  classifyTransportError,
+  proxyConfigError,
+  transportFor,
+  type DuoConnectOptions,
+  type DuoTransport,
+} from './transport';
 
 /** duo_api's request signing (HMAC-SHA512 over Duo's canonical request, signature version 2). */
 interface DuoSignature {
@@ -480,18 +486,9 @@ export class DuoAdminApi {
                 "check apiHost of the tenant's duo.adminApi",
               { cause: error, details },
             )
-          : new DuoMfaError(
-              'ERR_DUO_CONFIG',
-              `The outbound proxy's host name ${this.transport.proxyHost} does not exist (ENOTFOUND): check duoProxy (${proxy})`,
-              { cause: error, details },
-            );
+          : proxyConfigError(this.transport, 'host_not_found', details, error);
       case 'proxy_auth':
-        return new DuoMfaError(
-          'ERR_DUO_CONFIG',
-          `The outbound proxy ${proxy ?? ''} refused our credentials (HTTP 407 Proxy Authentication Required): ` +
-            'check the user and password in duoProxy',
-          { details: { ...details, proxyStatus: 407 } },
-        );
+        return proxyConfigError(this.transport, 'proxy_auth', details);
       case 'proxy_refused':
         return new DuoMfaError(
           'ERR_ADMIN_API_UNAVAILABLE',

@@ -5,6 +5,7 @@ import type { ClientRequest } from 'node:http';
 import https from 'node:https';
 import type { LookupFunction, Socket } from 'node:net';
 import { HttpsProxyAgent } from 'https-proxy-agent';
+import { DuoMfaError } from '../errors';
 
 /** The options https-proxy-agent's `connect` receives for one request (agent-base's type, not imported). */
 type ConnectOptions = Parameters<HttpsProxyAgent<string>['connect']>[1];
@@ -392,4 +393,37 @@ function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'string' ? JSON.stringify(value) : typeof value;
+}
+
+/**
+ * The outbound proxy itself is misconfigured — it refused our credentials (407), or its host name does not exist:
+ * ERR_DUO_CONFIG, which never counts as a Duo outage (a fail-open tenant must not open because a proxy password was
+ * rotated). `details` carries the masked proxy label; credentials never appear.
+ *
+ * @example
+ * ```ts
+ * throw proxyConfigError(transport, 'proxy_auth', { proxy: transport.proxyLabel }, error);
+ * ```
+ */
+export function proxyConfigError(
+  transport: DuoTransport,
+  kind: 'proxy_auth' | 'host_not_found',
+  details: Record<string, unknown>,
+  cause?: unknown,
+): DuoMfaError {
+  const proxy = transport.proxyLabel ?? '';
+  const withCause = cause === undefined ? {} : { cause };
+  if (kind === 'proxy_auth') {
+    return new DuoMfaError(
+      'ERR_DUO_CONFIG',
+      `The outbound proxy ${proxy} refused our credentials (HTTP 407 Proxy Authentication Required): ` +
+        'check the user and password in duoProxy',
+      { ...withCause, details: { ...details, proxyStatus: 407 } },
+    );
+  }
+  return new DuoMfaError(
+    'ERR_DUO_CONFIG',
+    `The outbound proxy's host name ${transport.proxyHost} does not exist (ENOTFOUND): check duoProxy (${proxy})`,
+    { ...withCause, details },
+  );
 }

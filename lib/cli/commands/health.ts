@@ -1,15 +1,14 @@
 // `duo-mfa health FILE`: runs Duo's health check for each tenant's credentials and reports the clock skew, and
 // for a failure that is ours to fix (TLS, a host name that does not exist, the proxy) says what to do.
 
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { DuoAdapter } from '../../duo/adapter';
-import { parseProxyUrl } from '../../duo/transport';
 import { isDuoMfaError, type DuoMfaError } from '../../errors';
 import { SKEW_WARNING_MS } from '../../middleware/health';
 import type { CompiledTenant } from '../../policy/types';
-import { didYouMean } from '../../util/names';
-import { EXIT, UsageError, flagOption, integerOption, stringOption, type Command } from '../command';
+import { EXIT, flagOption, stringOption, type Command } from '../command';
+import { DUO_FLAGS, pickTenant, readDuoFlags } from '../duo-flags';
 import { json, table } from '../io';
 import { describeIssues, readPolicyForCli, SECRETS_KEY_VARIABLE, tenantSetting } from '../policy-file';
 
@@ -73,25 +72,24 @@ Options:
 Exit codes: 0 every check passed, 1 a check failed or the policy is invalid, 2 usage error.`,
   options: {
     tenant: { type: 'string' },
-    ca: { type: 'string' },
-    proxy: { type: 'string' },
-    timeout: { type: 'string' },
+    ...DUO_FLAGS,
     json: { type: 'boolean' },
   },
   positionals: ['FILE'],
 
   async run({ values, positionals, io }) {
     const file = positionals[0]!;
-    const timeoutMs = integerOption(values, 'timeout', 5000, 1, 600_000);
-    const caPath = stringOption(values, 'ca');
-    const ca = readCa(caPath);
-    const proxy = readProxy(stringOption(values, 'proxy'));
+    const { timeoutMs, caPath, ca, proxy } = readDuoFlags(values);
     const result = readPolicyForCli(file, { env: io.env });
     if (!result.ok) {
       io.err(describeIssues(result.issues, file));
       return EXIT.failed;
     }
-    const tenants = pickTenants(result.policy.tenants, stringOption(values, 'tenant'));
+    const wanted = stringOption(values, 'tenant');
+    const tenants =
+      wanted === undefined
+        ? [...result.policy.tenants.values()]
+        : [pickTenant(result.policy.tenants, wanted)];
 
     let adapter: DuoAdapter;
     try {
@@ -270,61 +268,6 @@ function isDirectory(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-function pickTenants(
-  tenants: ReadonlyMap<string, CompiledTenant>,
-  wanted: string | undefined,
-): CompiledTenant[] {
-  if (wanted === undefined) return [...tenants.values()];
-  const tenant = tenants.get(wanted);
-  if (tenant) return [tenant];
-  const hint = didYouMean(wanted, tenants.keys());
-  const known = [...tenants.keys()].slice(0, 10).join(', ');
-  throw new UsageError(
-    `tenant ${JSON.stringify(wanted)} is not in the policy${hint ? ` — did you mean ${JSON.stringify(hint)}?` : ` (tenants: ${known})`}`,
-  );
-}
-
-/**
- * The PEM in `--ca FILE`, or a UsageError saying why it cannot be used.
- *
- * @example
- * ```ts
- * const ca = readCa(stringOption(values, 'ca')); // undefined without --ca
- * ```
- */
-export function readCa(path: string | undefined): string | undefined {
-  if (path === undefined) return undefined;
-  let pem: string;
-  try {
-    pem = readFileSync(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? String(error);
-    throw new UsageError(`--ca ${path} cannot be read (${code})`);
-  }
-  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
-    throw new UsageError(`--ca ${path} is not a PEM certificate (no "-----BEGIN CERTIFICATE-----")`);
-  }
-  return pem;
-}
-
-/**
- * `--proxy URL` as given, or a UsageError (credentials masked) for a URL `duoProxy` would refuse.
- *
- * @example
- * ```ts
- * const proxy = readProxy(stringOption(values, 'proxy')); // 'http://user:pass@proxy:3128' or undefined
- * ```
- */
-export function readProxy(url: string | undefined): string | undefined {
-  if (url === undefined) return undefined;
-  try {
-    parseProxyUrl(url, '--proxy');
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
-  return url;
 }
 
 function seconds(ms: number): string {

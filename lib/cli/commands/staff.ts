@@ -1,13 +1,10 @@
 // `duo-mfa staff FILE --tenant T --user U`: a staff member's Duo status through the tenant's Admin API
 // application, and the recovery actions — Duo Mobile reactivation, bypass codes (printed once, never logged).
 
-import { readFileSync } from 'node:fs';
 import { DuoAdminApi, type AdminApiCredentials, type StaffStatus } from '../../duo/admin';
-import { parseProxyUrl } from '../../duo/transport';
 import { isDuoMfaError } from '../../errors';
-import type { CompiledTenant } from '../../policy/types';
-import { didYouMean } from '../../util/names';
 import { EXIT, UsageError, flagOption, integerOption, stringOption, type Command } from '../command';
+import { DUO_FLAGS, pickTenant, readDuoFlags } from '../duo-flags';
 import { json, peopleDate, table } from '../io';
 import { describeIssues, readPolicyForCli, SECRETS_KEY_VARIABLE, tenantSetting } from '../policy-file';
 import { localEmulatorHint } from './health';
@@ -56,9 +53,7 @@ Exit codes: 0 done (status: the user is in Duo), 1 not in Duo, Duo refused, or t
     reactivate: { type: 'boolean' },
     'bypass-codes': { type: 'string' },
     'valid-secs': { type: 'string' },
-    ca: { type: 'string' },
-    proxy: { type: 'string' },
-    timeout: { type: 'string' },
+    ...DUO_FLAGS,
     json: { type: 'boolean' },
   },
   positionals: ['FILE'],
@@ -79,10 +74,7 @@ Exit codes: 0 done (status: the user is in Duo), 1 not in Duo, Duo refused, or t
     const validSecs = reactivate
       ? integerOption(values, 'valid-secs', 86_400, 60, 604_800)
       : integerOption(values, 'valid-secs', 3600, 60, 2_592_000);
-    const timeoutMs = integerOption(values, 'timeout', 5000, 1, 600_000);
-    const caPath = stringOption(values, 'ca');
-    const ca = readCa(caPath);
-    const proxy = readProxy(stringOption(values, 'proxy'));
+    const { timeoutMs, caPath, ca, proxy } = readDuoFlags(values);
 
     const found = readAdminApi(file, tenantId, io.env);
     if (!found.ok) {
@@ -189,40 +181,4 @@ function readAdminApi(file: string, tenantId: string, env: NodeJS.ProcessEnv): A
       `duo-mfa staff: tenant ${JSON.stringify(tenantId)} has no Duo Admin API application: add ` +
       `${at.path} { integrationKey, secretKey, apiHost } to ${at.file} (see docs/duo.md)`,
   };
-}
-
-function pickTenant(tenants: ReadonlyMap<string, CompiledTenant>, wanted: string): CompiledTenant {
-  const tenant = tenants.get(wanted);
-  if (tenant) return tenant;
-  const hint = didYouMean(wanted, tenants.keys());
-  const known = [...tenants.keys()].slice(0, 10).join(', ');
-  throw new UsageError(
-    `tenant ${JSON.stringify(wanted)} is not in the policy${hint ? ` — did you mean ${JSON.stringify(hint)}?` : ` (tenants: ${known})`}`,
-  );
-}
-
-function readCa(path: string | undefined): string | undefined {
-  if (path === undefined) return undefined;
-  let pem: string;
-  try {
-    pem = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new UsageError(
-      `--ca ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
-    );
-  }
-  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
-    throw new UsageError(`--ca ${path} is not a PEM certificate (no "-----BEGIN CERTIFICATE-----")`);
-  }
-  return pem;
-}
-
-function readProxy(url: string | undefined): string | undefined {
-  if (url === undefined) return undefined;
-  try {
-    parseProxyUrl(url, '--proxy');
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
-  return url;
 }
