@@ -4,37 +4,41 @@
 
 export const FINDINGS = `## Findings
 
-Written by hand after the run of 2026-12-01 (the machine at the top of this file: a 2-core AMD EPYC VM shared
-with other work). On this VM identical rounds differ by ±10–20 % (see the ranges over rounds), so a ratio within
+Written by hand after the run of 2026-12-01 at 06:46 UTC (the machine at the top of this file: a 2-core AMD EPYC
+VM shared with other work). On this VM identical rounds differ by ±10–20 % (see the ranges over rounds), so a ratio within
 a few hundredths of its target says "about equal", not "met" or "missed". Compare ratios within one run, never
 absolute figures across runs or machines.
 
 ### Which targets are met on this machine
 
-- **Policy sources, directory and Redis (issue 13): all met.** First decision 41 and 56 ms (< 200), a
-  one-tenant change costs no event-loop delay beyond idle serving (6–9 ms), in force after 108 ms (directory,
-  after the watcher fires) and 19 ms (Redis, on another process); 100 of 10,000 tenants used hold about 1 % of
+- **Policy sources, directory and Redis (issue 13): all met.** First decision 32 and 69 ms (< 200), a
+  one-tenant change costs no event-loop delay beyond idle serving (6–12 ms), in force after 109 ms (directory,
+  after the watcher fires) and 23 ms (Redis, on another process); 100 of 10,000 tenants used hold about 1 % of
   the heap the first wave's whole compile held (8.5–9.6 MB against 1,078 MB).
-- **Single file of 10,000 tenants (282 MB): first decision 2.5 s** — read 0.3 s, then indexing and checking every
-  tenant (a scan of the layout, a hash per tenant, each tenant parsed and validated on its own, nothing compiled)
-  about 2.2 s. **Not met: a one-tenant change** (the editor rewrites the whole file): in force
-  after 2.2 s (the same re-index) and 79 ms of event-loop delay on the serving thread (handing the new index of
-  10,000 tenants back from the worker and swapping it in). At this size use a directory or Redis: the README and
-  docs/policy-sources.md say so.
-- **Not met: decide() p99 < 5 µs and flat.** p99 2.15 / 4.81 / 7.83 µs with 10 / 1,000 / 10,000 tenants
-  compiled. The work per call does not grow with the policy (one Map lookup, then Set lookups in the tenant);
-  what grows is cache misses: 10,000 compiled tenants of 1,000 names are about 1 GB of Sets, and calls drawn
-  at random across all of them miss the CPU caches several times. In production only the tenants in use are
-  compiled (the 1 % above), which is the 10-to-1,000 end of this table.
-- **Hot path: met with Redis sessions (0.99 verified and exempt), not met with the MemoryStore (0.95).** With the
-  MemoryStore, (a′) — the same bare app whose session merely carries a verified user's duoMfa data — already
-  measures 0.95: what remains is express-session hashing and re-serialising a larger session on every request,
-  not the middleware (duoMfa's own time per request: about 20 µs here, 4–5 µs on the faster Xeon VM of the first
-  wave). The session record is already compacted (the reason only when not live, a 16-character consumed id).
-- **Not met: logins.** 0.76 of the hand-written integration's logins/s, 1.39× its CPU per login, 13 Redis
-  commands per login against 7. The profiles put the difference in socket writes (\`writeUtf8String\`,
-  \`writev\`: the extra Redis round trips and their replies) much more than in duoMfa's own code (0.5 ms per
-  login, 6 %).
+- **Single file of 10,000 tenants (282 MB): first decision 2.4 s** — reading, then indexing and checking every
+  tenant (a scan of the layout, a hash per tenant, each tenant parsed and validated on its own, nothing
+  compiled). A one-tenant change (the editor rewrites the whole file) now costs 38.7 ms of event-loop delay on
+  the serving thread (idle serving: 14 ms; **met**, < 50 ms — 79 ms in the previous run, before the packed
+  index was kept between reloads and the swap was spread over several turns). **Not met: in force after
+  1,052 ms** (target < 1 s): the worker re-reads and re-indexes all 282 MB. At this size use a directory or
+  Redis: the README and docs/policy-sources.md say so.
+- **Not met: decide() p99 < 5 µs and flat.** p99 3.93 / 7.73 / 12.15 µs with 10 / 1,000 / 10,000 tenants
+  compiled (2.15 / 4.81 / 7.83 µs in the previous run on the same VM: this one ran on a busier machine). The work
+  per call does not grow with the policy (one Map lookup, then Set lookups in the tenant); what grows is cache
+  misses: 10,000 compiled tenants of 1,000 names are about 1 GB of Sets, and calls drawn at random across all of
+  them miss the CPU caches several times. In production only the tenants in use are compiled (the 1 % above),
+  which is the 10-to-1,000 end of this table.
+- **Hot path: within noise of the target, not reliably met.** This run: memory store 0.95 verified / 0.87
+  exempt, Redis store 0.97 / 1.12, with single rounds ranging 0.72–1.30. A hot-path-only run minutes later on
+  the same code gave 0.94 / 1.04 and 0.91 / 0.86: on this VM the ratios move by ±0.1 from run to run, so they
+  cannot tell 0.95 from 0.97. What the CPU column adds: duoMfa costs about 12 µs of server CPU per verified
+  request here (+11.9 over (a) with the MemoryStore); (a′) — the same bare app whose session merely carries a
+  verified user's duoMfa data — costs more than that in this run (+74 µs), i.e. express-session hashing and
+  re-serialising a larger session, not the middleware.
+- **Not met: logins.** 0.82 of the hand-written integration's logins/s, 1.35× its CPU per login, 13 Redis
+  commands per login against 7 (previous run: 0.76 and 1.39×). The profiles put the difference in socket writes
+  (\`writeUtf8String\`, \`writev\`: the extra Redis round trips and their replies) much more than in duoMfa's own
+  code.
 
 ### Why a login issues 13 Redis commands, and which stay
 
