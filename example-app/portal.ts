@@ -366,7 +366,9 @@ export function createApp(options: PortalOptions = {}): PortalApp {
   // Duo approval from the last 15 minutes, acting one from the last hour: a page left open over 45 minutes asks
   // again before it saves. Only admins Duo protects are asked: an admin of a tenant with MFA off has no Duo to ask.
   const recentDuo = (maxAge: number | string, onlyChanges: boolean) => {
-    const guard = mfa.requireRecent(maxAge);
+    // freshFactor: false — a Duo application that remembers devices answers a step-up without a live factor, and
+    // insisting on one would lock such admins out of MFA Settings; a recent Duo approval is what is asked here.
+    const guard = mfa.requireRecent(maxAge, { freshFactor: false });
     return (req: Request, res: Response, next: NextFunction) => {
       if (onlyChanges && (req.method === 'GET' || req.method === 'HEAD')) return next();
       if (!req.duoMfa?.required) return next();

@@ -53,7 +53,7 @@ function duoConfirmation(response, body) {
     'span',
     { class: 'confirm-with-duo' },
     'For your security this needs a recent Duo approval. ',
-    h('a', { href: start.pathname + start.search }, 'Confirm with Duo'),
+    h('a', { href: start.href }, 'Confirm with Duo'),
     ', then make the change again.',
   );
 }

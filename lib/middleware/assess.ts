@@ -69,7 +69,7 @@ export function assess(
   if (tenantId === undefined) {
     // Nobody knows yet whether the policy has a defaultTenant (its store has not answered since start): 503 until
     // it does, as for a tenant that cannot be loaded — not the 403 of a user the policy does not cover.
-    const entry = instance.tenants.listed?.() === false ? NOT_LISTED : MISSING;
+    const entry = instance.tenants.listed?.() === false ? notListed() : MISSING;
     return judge(instance, session, user, undefined, entry);
   }
   const entry = instance.tenants.peek(tenantId);
@@ -78,13 +78,16 @@ export function assess(
 }
 
 const MISSING: TenantEntry = Object.freeze({ state: 'missing' });
-const NOT_LISTED: TenantEntry = Object.freeze({
-  state: 'unavailable',
-  error: new DuoMfaError(
-    'ERR_POLICY_UNAVAILABLE',
-    'the policy has not been read since start (its store does not answer): the default tenant is not known yet',
-  ),
-});
+/** Each time anew: the error is given this instance's page links (withLinks), and instances share this module. */
+function notListed(): TenantEntry {
+  return {
+    state: 'unavailable',
+    error: new DuoMfaError(
+      'ERR_POLICY_UNAVAILABLE',
+      'the policy has not been read since start (its store does not answer): the default tenant is not known yet',
+    ),
+  };
+}
 
 function judge(
   instance: MfaInstance,

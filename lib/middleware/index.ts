@@ -176,7 +176,7 @@ export function createDuoMfa(options: DuoMfaOptions, hooks: TestingHooks = {}): 
     const canonical = { username: canonicalName(user.username), tenant: user.tenant, roles: user.roles };
     const tenant = entry?.state === 'ready' ? entry.tenant : undefined;
     const decision = decideTenant(tenantId, tenant, canonical, instance.config.now());
-    const why = tenantId === undefined ? undefined : notDecidedWhy(instance, tenantId, entry);
+    const why = notDecidedWhy(instance, tenantId, entry);
     return why ? { ...decision, reason: { code: decision.reason.code, detail: why } } : decision;
   };
   middleware.deviceInsight = async (tenant, insightOptions = {}) =>
@@ -242,11 +242,18 @@ export function requireRecentMfa(
  */
 function notDecidedWhy(
   instance: MfaInstance,
-  tenantId: string,
+  tenantId: string | undefined,
   entry: TenantEntry | undefined,
 ): string | undefined {
+  if (tenantId === undefined) {
+    return instance.tenants.listed?.() === false
+      ? 'the user has no tenant, and the policy has not been read yet (its store does not answer): sign-ins are refused'
+      : undefined;
+  }
   if (entry?.state === 'unavailable') {
-    return `tenant ${JSON.stringify(tenantId)} cannot be used now (${entry.error.message}): its sign-ins are refused`;
+    // The code and title only: the message may name a server path or a Redis address, and hosts show this detail.
+    const why = `${entry.error.code}: ${entry.error.title}`;
+    return `tenant ${JSON.stringify(tenantId)} cannot be used now (${why}): its sign-ins are refused`;
   }
   if (entry === undefined) {
     // Not looked up yet (a directory or Redis reads a tenant at its first sign-in): not known to be missing either.

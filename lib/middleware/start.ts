@@ -76,8 +76,11 @@ export async function startDuo(
   // S42: a start while this session already has a young pending login for the same user goes back to the prompt
   // under way (a reload, the page opened again, another page of the app): no second challenge counted, no second
   // rotation. It lands where that first start would (see pendingToReuse).
+  const owner = ownerKey(tenant.id, user.username);
   const reusable = pendingToReuse(instance, req, assessed, how);
-  if (reusable) return sendRedirect(req, res, reusable);
+  if (reusable && (await stillPending(instance, owner, reusable.id))) {
+    return sendRedirect(req, res, reusable.authUrl);
+  }
 
   try {
     const state = randomBytes(32).toString('base64url');
@@ -96,7 +99,6 @@ export async function startDuo(
       ...fresh,
     };
     // One step: the challenge counted against the push-fatigue limit (S41) and, within it, the pending login kept.
-    const owner = ownerKey(tenant.id, user.username);
     const count = await instance.store.startChallenge(owner, CHALLENGE_WINDOW_MS, tenant.challengeLimit, {
       id,
       record,
@@ -281,13 +283,13 @@ function pendingToReuse(
   req: Request,
   { user, tenant }: Assessed,
   { stepUp, freshFactor }: StartHow,
-): string | undefined {
+): { readonly id: string; readonly authUrl: string } | undefined {
   const session = sessionOf(req);
   if (!session) return undefined;
   const now = instance.config.now();
   const requireFresh = stepUp && freshFactor === true;
-  let youngest: PendingRef | undefined;
-  for (const ref of Object.values(mfaData(session).pending ?? {})) {
+  let youngest: { id: string; ref: PendingRef & { authUrl: string } } | undefined;
+  for (const [id, ref] of Object.entries(mfaData(session).pending ?? {})) {
     const age = now - ref.startedAt;
     if (
       ref.authUrl !== undefined &&
@@ -297,10 +299,21 @@ function pendingToReuse(
       (ref.requireFresh === true) === requireFresh &&
       age >= 0 &&
       age < REUSE_PENDING_MS &&
-      (youngest === undefined || ref.startedAt > youngest.startedAt)
+      (youngest === undefined || ref.startedAt > youngest.ref.startedAt)
     ) {
-      youngest = ref;
+      youngest = { id, ref: { ...ref, authUrl: ref.authUrl } };
     }
   }
-  return youngest?.authUrl;
+  return youngest && { id: youngest.id, authUrl: youngest.ref.authUrl };
+}
+
+/**
+ * Whether the store still holds the pending login a start would go back to. A record the store lost (Redis
+ * restarted or evicted it, an in-memory store restarted under a persistent session) would make Duo's approval land
+ * on a callback that finds nothing, and the next start reuse it again: a loop. A store failure answers false, and
+ * the fresh start that follows meets the same failure and says so.
+ */
+async function stillPending(instance: MfaInstance, owner: string, id: string): Promise<boolean> {
+  if (!instance.store.hasPending) return true;
+  return instance.store.hasPending(owner, id).catch(() => false);
 }

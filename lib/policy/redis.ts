@@ -481,14 +481,15 @@ export class RedisTenantSource extends TenantCache {
     const changes: TenantChange[] = [];
     if (fetched.kind === 'missing' || version === undefined) {
       this.index.delete(id);
-      if (ids.delete(id)) {
+      // Before the first sync the tenant list is unknown: one tenant's news must not pass for the whole list.
+      if (ids.delete(id) && this.synced) {
         this.setIds([...ids], this.defaultTenant());
         changes.push({ tenant: id, version: null });
       }
       await this.refresh(id, { kind: 'missing' });
     } else {
       this.index.set(id, version);
-      if (!ids.has(id)) this.setIds([...this.tenantIds(), id], this.defaultTenant());
+      if (!ids.has(id) && this.synced) this.setIds([...this.tenantIds(), id], this.defaultTenant());
       const change = await this.refresh(id, fetched, { compile });
       if (change) changes.push(change);
     }

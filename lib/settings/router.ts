@@ -39,6 +39,8 @@ const MEDIA_TYPES = ['application/json', 'application/merge-patch+json'];
  * tenant.
  */
 export const TEST_LIMIT_PER_MINUTE = 10;
+/** …and at most this many for all tenants together, whatever `authorize` lets one caller name. */
+export const TEST_LIMIT_ALL_TENANTS_PER_MINUTE = 60;
 const TEST_WINDOW_MS = 60_000;
 /** Tenants whose recent tests are remembered at once; the oldest entry is forgotten beyond it. */
 const TEST_BUDGETS_KEPT = 10_000;
@@ -101,7 +103,7 @@ export function settingsRouter(instance: MfaInstance, options: SettingsRouterOpt
       })
       .catch((error: unknown) => failed(instance, res, error));
   });
-  router.post('/:tenant/test', allowed(options), testBudget(instance), jsonOrEmpty, json, (req, res) => {
+  router.post('/:tenant/test', allowed(options), jsonOrEmpty, json, testBudget(instance), (req, res) => {
     const body: unknown = req.body;
     const duo = isPlainObject(body) && isPlainObject(body.duo) ? (body.duo as CandidateDuo) : undefined;
     testConnection(instance, tenantOf(req), duo)
@@ -166,31 +168,43 @@ function allowed(options: SettingsRouterOptions): RequestHandler {
 }
 
 /**
- * At most TEST_LIMIT_PER_MINUTE tests per tenant in any 60 s on this instance; beyond it 429 with Retry-After,
- * and Duo is not called. Counted after authorize(), so nobody else can spend a tenant's tests.
+ * At most TEST_LIMIT_PER_MINUTE tests per tenant, and TEST_LIMIT_ALL_TENANTS_PER_MINUTE in all, in any 60 s on
+ * this instance; beyond it 429 with Retry-After, and Duo is not called. Counted after authorize() and the body's
+ * checks, so nobody else can spend a tenant's tests and a malformed request spends none.
  */
 function testBudget(instance: MfaInstance): RequestHandler {
   const recent = new Map<string, number[]>();
+  let everyone: number[] = [];
   return (req, res, next) => {
     const tenant = tenantOf(req);
     const now = instance.config.now();
-    const times = (recent.get(tenant) ?? []).filter((at) => now - at < TEST_WINDOW_MS);
+    const young = (at: number) => now - at < TEST_WINDOW_MS;
+    const times = (recent.get(tenant) ?? []).filter(young);
+    everyone = everyone.filter(young);
     recent.delete(tenant); // re-inserted below: the Map's order is then least recently tested first
-    if (times.length >= TEST_LIMIT_PER_MINUTE) {
-      recent.set(tenant, times);
-      const retryAfter = Math.max(1, Math.ceil((times[0]! + TEST_WINDOW_MS - now) / 1000));
+    if (times.length > 0) recent.set(tenant, times);
+    const full =
+      times.length >= TEST_LIMIT_PER_MINUTE
+        ? { oldest: times[0]!, limit: `${TEST_LIMIT_PER_MINUTE} tests a minute` }
+        : everyone.length >= TEST_LIMIT_ALL_TENANTS_PER_MINUTE
+          ? {
+              oldest: everyone[0]!,
+              limit: `${TEST_LIMIT_ALL_TENANTS_PER_MINUTE} tests a minute on this server`,
+            }
+          : undefined;
+    if (full) {
+      const retryAfter = Math.max(1, Math.ceil((full.oldest + TEST_WINDOW_MS - now) / 1000));
       res.setHeader('Retry-After', String(retryAfter));
       return sendError(
         res,
-        new DuoMfaError(
-          'ERR_SETTINGS_TEST_LIMIT',
-          `at most ${TEST_LIMIT_PER_MINUTE} tests a minute: try again in ${retryAfter} s`,
-          { details: { retryAfterSeconds: retryAfter } },
-        ),
+        new DuoMfaError('ERR_SETTINGS_TEST_LIMIT', `at most ${full.limit}: try again in ${retryAfter} s`, {
+          details: { retryAfterSeconds: retryAfter },
+        }),
         429,
       );
     }
     recent.set(tenant, [...times, now]);
+    everyone.push(now);
     if (recent.size > TEST_BUDGETS_KEPT) recent.delete(recent.keys().next().value!);
     next();
   };

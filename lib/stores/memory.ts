@@ -45,6 +45,11 @@ export class MemoryStore implements MfaStore {
     return Promise.resolve(entry && entry.expiresAt > this.now() ? entry.record : undefined);
   }
 
+  hasPending(owner: string, id: string): Promise<boolean> {
+    const entry = this.pending.get(pendingKey(owner, id));
+    return Promise.resolve(entry !== undefined && entry.expiresAt > this.now());
+  }
+
   deletePending(owner: string, id: string): Promise<void> {
     this.pending.delete(pendingKey(owner, id));
     return Promise.resolve();

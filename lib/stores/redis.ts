@@ -21,6 +21,9 @@ const DEVICES_SCRIPT = `
 for i = 2, #ARGV do redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'r', ARGV[i]) end
 return #ARGV - 1`;
 
+/** EXISTS for one key, through the EVAL every RedisLike has. */
+const EXISTS_SCRIPT = "return redis.call('EXISTS', KEYS[1])";
+
 /** Device records wait at most this long before they are written (one script per tenant). */
 const DEVICE_FLUSH_MS = 100;
 /** …or until this many are waiting. */
@@ -75,6 +78,12 @@ export class RedisStore implements MfaStore {
     } catch {
       return undefined;
     }
+  }
+
+  async hasPending(owner: string, id: string): Promise<boolean> {
+    // EVAL rather than EXISTS: RedisLike (the option's public type) asks for no more commands than before.
+    const key = this.pendingKey(owner, id);
+    return (await this.run('exists', () => this.redis.eval(EXISTS_SCRIPT, 1, key))) === 1;
   }
 
   async deletePending(owner: string, id: string): Promise<void> {

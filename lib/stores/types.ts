@@ -89,6 +89,12 @@ export interface MfaStore {
   /** Returns and removes the record in one atomic step, or undefined when absent or already taken. */
   takePending(owner: string, id: string): Promise<PendingRecord | undefined>;
   deletePending(owner: string, id: string): Promise<void>;
+  /**
+   * Whether the pending login is still stored (not taken, not expired), without taking it: checked before a start
+   * goes back to a prompt under way (S42), which is useless once the record is gone. Optional for stores written
+   * before it existed: without it the session's word is taken.
+   */
+  hasPending?(owner: string, id: string): Promise<boolean>;
   /** Records one outcome for device insight (the Redis store writes them in batches, shortly after). */
   recordDevice(record: DeviceRecord): Promise<void>;
   /** Newest first, including records still waiting to be written. */

@@ -38,6 +38,8 @@ describe('mfa.explain for a tenant it cannot decide', () => {
     assert.equal(decision.reason.code, 'unknown_tenant');
     assert.equal(decision.required, true);
     assert.match(decision.reason.detail, /"globex" cannot be used now \(.+\): its sign-ins are refused/);
+    assert.match(decision.reason.detail, /ERR_POLICY_UNAVAILABLE/);
+    assert.ok(!decision.reason.detail.includes(dir), 'the server path stays out of what hosts show');
   });
 
   it('says a tenant is not in the policy only when it is not, and decides the others', () => {

@@ -151,6 +151,20 @@ describe('duoMfa middleware with Redis (connect-redis + ioredis)', function () {
     for (const res of results) assert.ok([303, 400].includes(res.status), `unexpected ${res.status}`);
   });
 
+  it('S42 never goes back to a prompt whose pending login Redis lost: a fresh start, and Duo’s approval then verifies (no loop)', async () => {
+    const t = instance();
+    const agent = agentFor(t.app);
+    await login(agent, { username: 'alice', roles: ['admin'] });
+    const first = await beginMfa(agent);
+    await deleteKeys(redis, `${prefix}pending:*`); // Redis restarted without persistence, or evicted the key
+    const again = await beginMfa(agent, '/private?again');
+    assert.notEqual(again.toString(), first.toString(), 'a new prompt, not the one whose login is gone');
+    assert.equal(eventsOf(t.events, 'mfa.started').length, 2);
+    const callback = await agent.get(await duoAnswers(emulator, again)).expect(303);
+    assert.equal(callback.headers.location, '/private?again');
+    await agent.get('/api/data').expect(200);
+  });
+
   it('S41 counts Duo challenges in Redis across instances and answers 429 beyond the limit', async () => {
     const policy = testPolicy(emulator.apiHost);
     policy.tenants.acme.challengeLimit = 2;

@@ -456,6 +456,21 @@ describe('tenant self-service settings (S48)', () => {
       );
       now += 30_000;
       assert.equal((await request(host).post('/admin/mfa/acme/test').expect(200)).body.ok, true);
+
+      // Whatever names authorize lets a caller use, sixty tests a minute in all: Duo is not called past them.
+      now += 60_000;
+      for (let i = 0; i < 60; i++) {
+        const res = await request(host).post(`/admin/mfa/name-${Math.floor(i / 10)}/test`);
+        assert.notEqual(res.status, 429, `test ${i} was refused`);
+      }
+      const server = await request(host).post('/admin/mfa/name-9/test').expect(429);
+      assert.match(server.body.message, /60 tests a minute on this server/);
+      // A malformed request spends nothing.
+      now += 60_000;
+      for (let i = 0; i < 10; i++) {
+        await request(host).post('/admin/mfa/acme/test').type('text/plain').send('x').expect(415);
+      }
+      assert.equal((await request(host).post('/admin/mfa/acme/test').expect(200)).body.ok, true);
     });
 
     it('never sends a secret back, and tests a configuration', async () => {
