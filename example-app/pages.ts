@@ -191,25 +191,6 @@ export function trustBadge(trusted: string | undefined, id?: string): string {
   return `<span class="trust trust-${escapeHtml(trusted.replace(/\s+/g, '-'))}"${attr}>${escapeHtml(trusted)}</span>`;
 }
 
-/** What can vouch for a device in Duo's Trusted Endpoints, by the names people know them by. */
-const VOUCHERS: Readonly<Record<string, string>> = {
-  duo_mobile: 'Duo Mobile',
-  duo_desktop: 'Duo Desktop',
-  ivanti: 'Ivanti Neurons for MDM',
-  ivanti_epmm: 'Ivanti Endpoint Manager Mobile',
-  intune: 'Microsoft Intune',
-  jamf: 'Jamf Pro',
-  workspace_one: 'Workspace ONE',
-  google_workspace: 'Google Workspace',
-  active_directory: 'Active Directory',
-  generic: 'Trusted Endpoints Generic',
-};
-
-/** What vouched for a device, by the name people know it by (`ivanti` → Ivanti Neurons for MDM). */
-export function voucherName(code: string): string {
-  return Object.prototype.hasOwnProperty.call(VOUCHERS, code) ? VOUCHERS[code]! : code;
-}
-
 /** One line saying how this request passed the MFA gate. */
 function mfaSummary(state: DuoMfaRequestState | undefined): string {
   if (!state) return '<span class="none">unknown</span>';

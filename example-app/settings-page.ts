@@ -2,7 +2,7 @@
 // by the page's own script, public/mfa-settings.mjs), the staff with their Duo accounts and recovery buttons, and
 // the devices seen. Every value is escaped here; the script only reads and writes form fields.
 
-import type { DeviceSummary } from 'express-duo-mfa';
+import { managerName, type DeviceSummary } from 'express-duo-mfa';
 import {
   chips,
   escapeHtml,
@@ -11,7 +11,6 @@ import {
   layout,
   list,
   trustBadge,
-  voucherName,
   type PortalUser,
 } from './pages';
 
@@ -344,7 +343,7 @@ function devicesCard(view: SettingsView): string {
               escapeHtml([d.hostname, d.os, d.browser].filter(Boolean).join(' · ') || d.id),
               `${trustBadge(d.trusted)}${
                 d.vouchedBy
-                  ? `<br><span class="muted">vouched for by ${escapeHtml(voucherName(d.vouchedBy))}</span>`
+                  ? `<br><span class="muted">vouched for by ${escapeHtml(managerName(d.vouchedBy))}</span>`
                   : ''
               }`,
               escapeHtml(formatTime(d.lastSeen)),

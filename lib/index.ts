@@ -26,6 +26,7 @@ export type {
   UpdateSettingsOptions,
 } from './settings/service';
 export type { DeviceSummary } from './devices/insight';
+export { managerName } from './devices/managers';
 export type { RedisLike, DeviceRecord } from './stores/types';
 export type { Decision, DecisionCode, PolicyUser } from './policy/types';
 
