@@ -3,33 +3,24 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DuoMfaError } from '../../lib/errors';
 import { DirectoryTenantSource, tenantFileId } from '../../lib/policy/dir-source';
 import { openTenantSource } from '../../lib/policy/open';
-import type { TenantEntry, TenantSource } from '../../lib/policy/source';
-import type { PolicyChange, TenantSourceOptions } from '../../lib/policy/tenant-cache';
+import type { TenantSource } from '../../lib/policy/source';
+import type { TenantSourceOptions } from '../../lib/policy/tenant-cache';
 import { tenantVersion } from '../../lib/policy/version';
-import { issuesOf, policyError, tempDir, tenantDoc, waitFor } from './helpers';
+import {
+  issuesOf,
+  policyError,
+  tempDir,
+  tenantDoc,
+  waitFor,
+  acmeTenant as acme,
+  globexTenant as globex,
+  readyEntry as ready,
+  sourceRecorder,
+} from './helpers';
 
-const acme = (staff: string[] = ['dana']) => tenantDoc({ mfa: { enabled: true, staffIncluded: staff } });
-const globex = () => tenantDoc({ mfa: { enabled: false } });
-
-function recorder() {
-  const changes: PolicyChange[] = [];
-  const invalids: DuoMfaError[] = [];
-  const options: TenantSourceOptions = {
-    onChange: (change) => changes.push(change),
-    onInvalid: (error) => invalids.push(error),
-    debounceMs: 20,
-    pollIntervalMs: 0,
-  };
-  return { changes, invalids, options };
-}
-
-function ready(entry: TenantEntry | undefined) {
-  assert.ok(entry && entry.state === 'ready', `expected a ready entry, got ${JSON.stringify(entry)}`);
-  return entry;
-}
+const recorder = () => sourceRecorder({ debounceMs: 20, pollIntervalMs: 0 });
 
 describe('DirectoryTenantSource (one file per tenant)', () => {
   const tmp = tempDir('duo-mfa-dir-source-');

@@ -2,14 +2,23 @@
 
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
-import type { DuoMfaError } from '../../lib/errors';
 import { validatePolicy } from '../../lib/policy/compile';
 import { decideTenant } from '../../lib/policy/decide';
 import { FileTenantSource } from '../../lib/policy/file-source';
-import type { TenantEntry } from '../../lib/policy/source';
-import type { PolicyChange, TenantSourceOptions } from '../../lib/policy/tenant-cache';
+import type { TenantSourceOptions } from '../../lib/policy/tenant-cache';
 import { tenantVersion } from '../../lib/policy/version';
-import { issuesOf, policyError, SECRET, tempDir, tenantDoc, waitFor } from './helpers';
+import {
+  issuesOf,
+  policyError,
+  SECRET,
+  tempDir,
+  tenantDoc,
+  waitFor,
+  acmeTenant as acme,
+  globexTenant as globex,
+  readyEntry as ready,
+  sourceRecorder,
+} from './helpers';
 
 type Doc = { defaultTenant?: string; tenants: Record<string, unknown> };
 
@@ -17,26 +26,7 @@ function doc(tenants: Record<string, unknown>, extra: Record<string, unknown> = 
   return { ...extra, tenants };
 }
 
-const acme = (staff: string[] = ['dana']) => tenantDoc({ mfa: { enabled: true, staffIncluded: staff } });
-const globex = () => tenantDoc({ mfa: { enabled: false } });
-
-/** Records what a source reports. */
-function recorder() {
-  const changes: PolicyChange[] = [];
-  const invalids: DuoMfaError[] = [];
-  const options: TenantSourceOptions = {
-    onChange: (change) => changes.push(change),
-    onInvalid: (error) => invalids.push(error),
-    debounceMs: 20,
-    pollIntervalMs: 0,
-  };
-  return { changes, invalids, options };
-}
-
-function ready(entry: TenantEntry | undefined) {
-  assert.ok(entry && entry.state === 'ready', `expected a ready entry, got ${JSON.stringify(entry)}`);
-  return entry;
-}
+const recorder = () => sourceRecorder({ debounceMs: 20, pollIntervalMs: 0 });
 
 describe('FileTenantSource (single file, per tenant)', () => {
   const tmp = tempDir('duo-mfa-file-source-');

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { isDuoMfaError, type DuoMfaError } from '../../lib/errors';
+import type { TenantEntry } from '../../lib/policy/source';
+import type { PolicyChange, TenantSourceOptions } from '../../lib/policy/tenant-cache';
 import type { PolicyIssue } from '../../lib/policy/types';
 
 /** A 40-character client secret that is easy to grep for in outputs (it must never appear there). */
@@ -95,4 +97,30 @@ export async function waitFor(check: () => boolean, what: string, timeoutMs = 50
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** The tenant sources' tests' two tenants: acme asks its staffIncluded for Duo, globex has MFA off. */
+export const acmeTenant = (staff: string[] = ['dana']) =>
+  tenantDoc({ mfa: { enabled: true, staffIncluded: staff } });
+export const globexTenant = () => tenantDoc({ mfa: { enabled: false } });
+
+/** Asserts a tenant entry is ready (compiled) and returns it. */
+export function readyEntry(entry: TenantEntry | undefined) {
+  assert.ok(entry && entry.state === 'ready', `expected a ready entry, got ${JSON.stringify(entry)}`);
+  return entry;
+}
+
+/** Records what a tenant source reports; `options` are added to the source's options. */
+export function sourceRecorder(options: TenantSourceOptions = {}) {
+  const changes: PolicyChange[] = [];
+  const invalids: DuoMfaError[] = [];
+  return {
+    changes,
+    invalids,
+    options: {
+      onChange: (change: PolicyChange) => changes.push(change),
+      onInvalid: (error: DuoMfaError) => invalids.push(error),
+      ...options,
+    } satisfies TenantSourceOptions,
+  };
 }

@@ -17,8 +17,8 @@ import {
   redisPolicyKeys,
   type RedisPolicyOptions,
 } from '../../lib/policy/redis';
-import type { TenantEntry, TenantSource } from '../../lib/policy/source';
-import type { PolicyChange, TenantSourceOptions } from '../../lib/policy/tenant-cache';
+import type { TenantSource } from '../../lib/policy/source';
+import type { TenantSourceOptions } from '../../lib/policy/tenant-cache';
 import { tenantVersion } from '../../lib/policy/version';
 import { connectRedis, deleteKeys, redisOrSkip, REDIS_URL, uniquePrefix } from '../helpers/redis';
 import {
@@ -27,26 +27,19 @@ import {
   waitReady,
   type RedisServer,
 } from '../reliability/helpers/redis-server';
-import { issuesOf, tenantDoc, waitFor } from './helpers';
+import {
+  issuesOf,
+  tenantDoc,
+  waitFor,
+  acmeTenant as acme,
+  globexTenant as globex,
+  readyEntry as ready,
+  sourceRecorder,
+} from './helpers';
 
 const ROOT = join(__dirname, '..', '..');
-const acme = (staff: string[] = ['dana']) => tenantDoc({ mfa: { enabled: true, staffIncluded: staff } });
-const globex = () => tenantDoc({ mfa: { enabled: false } });
 
-function ready(entry: TenantEntry | undefined) {
-  assert.ok(entry && entry.state === 'ready', `expected a ready entry, got ${JSON.stringify(entry)}`);
-  return entry;
-}
-
-function recorder() {
-  const changes: PolicyChange[] = [];
-  const invalids: DuoMfaError[] = [];
-  const options: TenantSourceOptions = {
-    onChange: (change) => changes.push(change),
-    onInvalid: (error) => invalids.push(error),
-  };
-  return { changes, invalids, options };
-}
+const recorder = () => sourceRecorder();
 
 /** Redis Cluster's key slot (CRC16/XMODEM of the hash tag, mod 16384), to check that keys share one slot. */
 function keySlot(key: string): number {
