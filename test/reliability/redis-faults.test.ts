@@ -68,6 +68,18 @@ describe('reliability: Redis faults (S35)', function () {
     return c;
   }
 
+  /** Stops the test's Redis, then creates a client: ioredis keeps retrying in the background until it is back. */
+  async function clientWhileDown(): Promise<Redis> {
+    await redisServer.stop();
+    const redis = new Redis(redisServer.port, '127.0.0.1', {
+      ...RESILIENT_REDIS_OPTIONS,
+      lazyConnect: false,
+    });
+    redis.on('error', () => undefined);
+    clients.push(redis);
+    return redis;
+  }
+
   /** An app instance serving on loopback, sessions and/or pending logins in the given Redis clients. */
   async function instance(options: {
     sessions?: Redis;
@@ -258,14 +270,7 @@ describe('reliability: Redis faults (S35)', function () {
     });
 
     it('S35 Redis down when the app starts: 503 until it comes up, then logins work without a restart', async () => {
-      await redisServer.stop();
-      // Created while Redis is down: ioredis keeps retrying in the background.
-      const redis = new Redis(redisServer.port, '127.0.0.1', {
-        ...RESILIENT_REDIS_OPTIONS,
-        lazyConnect: false,
-      });
-      redis.on('error', () => undefined);
-      clients.push(redis);
+      const redis = await clientWhileDown();
       const { t, browser } = await instance({ sessions: redis, mfa: redis });
       const early = browser();
       // (express-session answers the host's login before its failed save is reported: not a gated request.)
@@ -283,13 +288,7 @@ describe('reliability: Redis faults (S35)', function () {
 
   describe('when the policy itself is in Redis', () => {
     it('S35 S49 Redis down when the app starts: users with and without a tenant get 503 (never the 403 of an unknown tenant, never a pass); once Redis answers, the default tenant applies', async () => {
-      await redisServer.stop();
-      const redis = new Redis(redisServer.port, '127.0.0.1', {
-        ...RESILIENT_REDIS_OPTIONS,
-        lazyConnect: false,
-      });
-      redis.on('error', () => undefined);
-      clients.push(redis);
+      const redis = await clientWhileDown();
       const prefix = `rel-policy-${process.pid}`;
       const { browser } = await instance({ policy: redisPolicy(redis, { prefix, checkIntervalMs: 200 }) });
       const withTenant = browser();
