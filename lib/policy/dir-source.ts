@@ -1,6 +1,6 @@
 // A policy directory — one <tenantId>.json per tenant and an optional _defaults.json — read tenant by tenant.
 
-import { readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DuoMfaError } from '../errors';
@@ -15,6 +15,7 @@ import { TenantCache, type Fetched, type TenantChange, type TenantSourceOptions 
 import type { PolicyIssue } from './types';
 import { tenantVersion } from './version';
 import { DirectoryWatcher } from './watcher';
+import { currentSignature, signatureOf, statSignature } from './file-watch';
 
 /** The file holding the policy's top-level keys (`defaultTenant`, `$schema`). */
 export const DEFAULTS_FILE = '_defaults.json';
@@ -192,7 +193,7 @@ export class DirectoryTenantSource extends TenantCache {
 
   protected async fetch(id: string): Promise<Fetched> {
     const file = this.fileOf(id);
-    const signature = await stat(file).then(signatureOf, () => 'missing');
+    const signature = await currentSignature(file);
     const read = await readFile(file).then(
       (bytes) => ({ bytes }),
       (error: unknown) => ({ error }),
@@ -203,12 +204,7 @@ export class DirectoryTenantSource extends TenantCache {
   /** The tenant's file read without waiting (it is small): what fetch() does, synchronously. */
   protected override fetchSync(id: string): Fetched {
     const file = this.fileOf(id);
-    let signature = 'missing';
-    try {
-      signature = signatureOf(statSync(file));
-    } catch {
-      // gone: readFileSync says so below
-    }
+    const signature = statSignature(file); // gone: readFileSync says so below
     let read: { bytes: Buffer } | { error: unknown };
     try {
       read = { bytes: readFileSync(file) };
@@ -257,7 +253,7 @@ export class DirectoryTenantSource extends TenantCache {
   }
 
   private async poll(): Promise<void> {
-    const dirNow = await stat(this.dir).then(signatureOf, () => 'missing');
+    const dirNow = await currentSignature(this.dir);
     if (this.closed) return;
     if (dirNow !== this.dirSignature) {
       this.watcher?.trigger(null); // files added, removed or renamed
@@ -266,10 +262,10 @@ export class DirectoryTenantSource extends TenantCache {
     if (++this.polls % FILE_POLL_EVERY !== 0) return;
     // Files edited in place do not change the directory: compare the files in use.
     const names: string[] = [];
-    const defaultsNow = await stat(join(this.dir, DEFAULTS_FILE)).then(signatureOf, () => 'missing');
+    const defaultsNow = await currentSignature(join(this.dir, DEFAULTS_FILE));
     if (defaultsNow !== this.defaultsSignature) names.push(DEFAULTS_FILE);
     for (const [id, signature] of [...this.tracked]) {
-      const now = await stat(this.fileOf(id)).then(signatureOf, () => 'missing');
+      const now = await currentSignature(this.fileOf(id));
       if (now !== signature) names.push(`${id}.json`);
     }
     for (const name of names) this.watcher?.trigger(name);
@@ -350,10 +346,10 @@ export class DirectoryTenantSource extends TenantCache {
     for (const id of present) if (!this.hasId(id)) changed.add(`${id}.json`);
     for (const [id, signature] of this.tracked) {
       if (!present.has(id)) continue;
-      const now = await stat(this.fileOf(id)).then(signatureOf, () => 'missing');
+      const now = await currentSignature(this.fileOf(id));
       if (now !== signature) changed.add(`${id}.json`);
     }
-    const defaultsNow = await stat(join(this.dir, DEFAULTS_FILE)).then(signatureOf, () => 'missing');
+    const defaultsNow = await currentSignature(join(this.dir, DEFAULTS_FILE));
     if (defaultsNow !== this.defaultsSignature) changed.add(DEFAULTS_FILE);
     return changed;
   }
@@ -361,7 +357,7 @@ export class DirectoryTenantSource extends TenantCache {
   /** Reads `_defaults.json` again; an invalid one keeps the defaults in force. Resolves to the new default if it changed. */
   private async reloadDefaults(): Promise<string | null | undefined> {
     const file = join(this.dir, DEFAULTS_FILE);
-    this.defaultsSignature = await stat(file).then(signatureOf, () => 'missing');
+    this.defaultsSignature = await currentSignature(file);
     let text: string | undefined;
     try {
       text = await readFile(file, 'utf8');
@@ -498,16 +494,4 @@ function unavailable(source: string, cause: unknown): DuoMfaError {
     cause,
     details: { source },
   });
-}
-
-function statSignature(path: string): string {
-  try {
-    return signatureOf(statSync(path));
-  } catch {
-    return 'missing';
-  }
-}
-
-function signatureOf(stats: Stats): string {
-  return `${stats.ino}:${stats.size}:${stats.mtimeMs}`;
 }

@@ -86,8 +86,7 @@ export class FileReloads {
   }
 
   private async poll(): Promise<void> {
-    const stats = await statOf(this.path);
-    const now = stats instanceof Error ? missingSignature(stats) : signatureOf(stats);
+    const now = await currentSignature(this.path);
     if (this.closed || now === this.lastStat) return;
     this.lastStat = now;
     this.watcher?.trigger(null);
@@ -108,7 +107,14 @@ function statOf(path: string): Promise<Stats | NodeJS.ErrnoException> {
   return new Promise((resolve) => stat(path, (error, stats) => resolve(error ?? stats)));
 }
 
-function signatureOf(stats: Stats): string {
+/** The file's identity now, read without blocking: statSignature() for the event loop's sake. */
+export async function currentSignature(path: string): Promise<string> {
+  const stats = await statOf(path);
+  return stats instanceof Error ? missingSignature(stats) : signatureOf(stats);
+}
+
+/** A file's identity from its stats: inode, size, mtime. */
+export function signatureOf(stats: Stats): string {
   return `${stats.ino}:${stats.size}:${stats.mtimeMs}`;
 }
 
