@@ -1,6 +1,7 @@
 // Pure MFA decisions: is Duo required for this user now, and why. No I/O, O(number of the user's roles).
 
 import { canonicalName } from '../util/names';
+import { FrozenMap } from './frozen';
 import type { CompiledPolicy, CompiledTenant, Decision, DecisionCode, PolicyUser } from './types';
 
 /**
@@ -58,46 +59,53 @@ export function decideTenant(
       tenantId === undefined
         ? 'the user has no tenant and the policy has no defaultTenant'
         : `tenant ${JSON.stringify(tenantId)} is not in the policy`;
-    return result(true, 'unknown_tenant', detail, undefined, { policy: 'off', active: false });
+    return result(true, 'unknown_tenant', detail, undefined, UNKNOWN_TENANT_SCOPE);
   }
 
+  // Runs on every request: one Map lookup for the user (lookupOf), no array or closure built unless a detail needs
+  // it, and the trustedEndpoints object shared per tenant.
+  const lookup = lookupOf(tenant);
   const username = canonicalName(typeof user.username === 'string' ? user.username : '');
-  const roles = canonicalRoles(user.roles);
-  const trustedEndpoints = {
-    policy: tenant.trustedEndpoints.policy,
-    active: inTrustedScope(tenant, username, roles),
-  };
+  const flags = lookup.people.get(username) ?? 0;
+  const trustedEndpoints = inTrustedScope(tenant, flags, user.roles) ? lookup.inScope : lookup.outOfScope;
   const { mfa } = tenant;
   // Before mfa.enforceFrom, a user the policy asks is in the grace period (the middleware lets them defer).
   const grace = mfa.enforceFrom !== undefined && now < mfa.enforceFrom ? mfa.enforceFrom : undefined;
-  const decided = (required: boolean, code: DecisionCode, detail: string): Decision =>
-    result(required, code, detail, tenant.id, trustedEndpoints, required ? grace : undefined);
-  const who = () => JSON.stringify(username); // only for the branch taken: decide() runs on every request
 
-  if (!mfa.enabled)
-    return decided(false, 'mfa_disabled', `MFA is turned off for tenant ${JSON.stringify(tenant.id)}`);
-  if (mfa.staffExcluded.has(username))
-    return decided(false, 'staff_excluded', `${who()} is in staffExcluded`);
-  const bypass = mfa.temporaryBypass.get(username);
-  if (bypass !== undefined && now < bypass.until) {
-    const until = new Date(bypass.until).toISOString();
-    return decided(
-      false,
-      'temporary_bypass',
-      `${who()} has a temporary bypass until ${until} (${bypass.reason})`,
-    );
+  if (!mfa.enabled) {
+    const detail = `MFA is turned off for tenant ${JSON.stringify(tenant.id)}`;
+    return result(false, 'mfa_disabled', detail, tenant.id, trustedEndpoints);
+  }
+  if ((flags & EXCLUDED) !== 0) {
+    const detail = `${JSON.stringify(username)} is in staffExcluded`;
+    return result(false, 'staff_excluded', detail, tenant.id, trustedEndpoints);
+  }
+  if ((flags & BYPASSED) !== 0) {
+    const bypass = mfa.temporaryBypass.get(username);
+    if (bypass !== undefined && now < bypass.until) {
+      const until = new Date(bypass.until).toISOString();
+      const detail = `${JSON.stringify(username)} has a temporary bypass until ${until} (${bypass.reason})`;
+      return result(false, 'temporary_bypass', detail, tenant.id, trustedEndpoints);
+    }
   }
   if (mfa.rolesIncluded.size === 0 && mfa.staffIncluded.size === 0) {
     const detail = `tenant ${JSON.stringify(tenant.id)} asks everyone (rolesIncluded and staffIncluded are both empty)`;
-    return decided(true, 'all_staff', detail);
+    return result(true, 'all_staff', detail, tenant.id, trustedEndpoints, grace);
   }
-  const role = roles.find((candidate) => mfa.rolesIncluded.has(candidate));
-  if (role !== undefined)
-    return decided(true, 'role_included', `role ${JSON.stringify(role)} is in rolesIncluded`);
-  if (mfa.staffIncluded.has(username)) return decided(true, 'staff_included', `${who()} is in staffIncluded`);
+  const role = mfa.rolesIncluded.size === 0 ? undefined : firstRoleIn(user.roles, mfa.rolesIncluded);
+  if (role !== undefined) {
+    const detail = `role ${JSON.stringify(role)} is in rolesIncluded`;
+    return result(true, 'role_included', detail, tenant.id, trustedEndpoints, grace);
+  }
+  if ((flags & INCLUDED) !== 0) {
+    const detail = `${JSON.stringify(username)} is in staffIncluded`;
+    return result(true, 'staff_included', detail, tenant.id, trustedEndpoints, grace);
+  }
+  const roles = canonicalRoles(user.roles);
   const roleText =
     roles.length === 0 ? 'has no roles' : `none of their roles (${roles.join(', ')}) is in rolesIncluded`;
-  return decided(false, 'not_included', `${who()} is not in staffIncluded and ${roleText}`);
+  const detail = `${JSON.stringify(username)} is not in staffIncluded and ${roleText}`;
+  return result(false, 'not_included', detail, tenant.id, trustedEndpoints);
 }
 
 /**
@@ -119,11 +127,86 @@ export function explainDecision(decision: Decision): string {
   return `required: ${answer} — ${decision.reason.detail}${refused}${grace}`;
 }
 
-function inTrustedScope(tenant: CompiledTenant, username: string, roles: readonly string[]): boolean {
+/** Per user, the lists of a tenant they are in (bits of TenantLookup.people). */
+const EXCLUDED = 1;
+const INCLUDED = 2;
+const BYPASSED = 4;
+const TEST_GROUP = 8;
+
+type TrustedScope = Decision['trustedEndpoints'];
+
+/**
+ * What decide() reads per call, built once per compiled tenant: every name list it consults (staffExcluded,
+ * staffIncluded, temporaryBypass, the trusted-endpoints test group) in one Map of flags — one lookup per request
+ * instead of four, which matters most when thousands of tenants are compiled and each lookup misses the CPU
+ * caches — and the two trustedEndpoints objects decisions share.
+ */
+interface TenantLookup {
+  readonly people: ReadonlyMap<string, number>;
+  readonly inScope: TrustedScope;
+  readonly outOfScope: TrustedScope;
+}
+
+const LOOKUP = Symbol('express-duo-mfa.tenantLookup');
+/** Lookups of tenants not built by compile.ts (a CompiledTenant made by hand): built on their first decision. */
+const builtLater = new WeakMap<CompiledTenant, TenantLookup>();
+const UNKNOWN_TENANT_SCOPE: TrustedScope = Object.freeze({ policy: 'off', active: false });
+
+/**
+ * Gives a compiled tenant, before it is frozen, the lookup decide() uses (a hidden property: JSON, inspect and
+ * deep equality do not see it). compile.ts calls it for every tenant it builds.
+ *
+ * @example
+ * ```ts
+ * return deepFreeze(withLookup({ id, version, mfa, duo, failmode, challengeLimit, trustedEndpoints }));
+ * ```
+ */
+export function withLookup<T extends CompiledTenant>(tenant: T): T {
+  Object.defineProperty(tenant, LOOKUP, { value: buildLookup(tenant) });
+  return tenant;
+}
+
+function lookupOf(tenant: CompiledTenant): TenantLookup {
+  const own = (tenant as { readonly [LOOKUP]?: TenantLookup })[LOOKUP];
+  if (own !== undefined) return own;
+  let later = builtLater.get(tenant);
+  if (later === undefined) builtLater.set(tenant, (later = buildLookup(tenant)));
+  return later;
+}
+
+function buildLookup(tenant: CompiledTenant): TenantLookup {
+  const people = new Map<string, number>();
+  const mark = (names: Iterable<string>, flag: number) => {
+    for (const name of names) people.set(name, (people.get(name) ?? 0) | flag);
+  };
+  mark(tenant.mfa.staffExcluded, EXCLUDED);
+  mark(tenant.mfa.staffIncluded, INCLUDED);
+  mark(tenant.mfa.temporaryBypass.keys(), BYPASSED);
+  mark(tenant.trustedEndpoints.testGroup.staff, TEST_GROUP);
+  const { policy } = tenant.trustedEndpoints;
+  return {
+    people: new FrozenMap(people),
+    inScope: Object.freeze({ policy, active: true }),
+    outOfScope: Object.freeze({ policy, active: false }),
+  };
+}
+
+function inTrustedScope(tenant: CompiledTenant, flags: number, roles: PolicyUser['roles']): boolean {
   const { activation, testGroup } = tenant.trustedEndpoints;
   if (activation === 'all') return true;
   if (activation === 'disabled') return false;
-  return testGroup.staff.has(username) || roles.some((role) => testGroup.roles.has(role));
+  return (flags & TEST_GROUP) !== 0 || firstRoleIn(roles, testGroup.roles) !== undefined;
+}
+
+/** The first of the host's roles (canonical) that is in `wanted`; anything that is not a string is ignored. */
+function firstRoleIn(roles: PolicyUser['roles'], wanted: ReadonlySet<string>): string | undefined {
+  if (!Array.isArray(roles) || wanted.size === 0) return undefined;
+  for (const role of roles as readonly unknown[]) {
+    if (typeof role !== 'string') continue;
+    const canonical = canonicalName(role);
+    if (wanted.has(canonical)) return canonical;
+  }
+  return undefined;
 }
 
 /** Roles as the host app gave them, canonical; anything that is not a string is ignored. */
@@ -139,15 +222,10 @@ function result(
   code: DecisionCode,
   detail: string,
   tenant: string | undefined,
-  trustedEndpoints: Decision['trustedEndpoints'],
+  trustedEndpoints: TrustedScope,
   gracePeriodUntil?: number,
 ): Decision {
-  const decision: Decision = {
-    required,
-    reason: Object.freeze({ code, detail }),
-    tenant,
-    trustedEndpoints: Object.freeze(trustedEndpoints),
-  };
+  const decision: Decision = { required, reason: Object.freeze({ code, detail }), tenant, trustedEndpoints };
   // Only when set: decisions without a grace period keep exactly their first-wave shape.
   if (gracePeriodUntil !== undefined)
     (decision as { gracePeriodUntil?: number }).gracePeriodUntil = gracePeriodUntil;

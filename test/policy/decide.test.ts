@@ -2,8 +2,9 @@
 
 import assert from 'node:assert/strict';
 import { compilePolicy } from '../../lib/policy/compile';
-import { decide, explainDecision } from '../../lib/policy/decide';
-import type { DecisionCode, PolicyUser } from '../../lib/policy/types';
+import { inspect } from 'node:util';
+import { decide, decideTenant, explainDecision } from '../../lib/policy/decide';
+import type { CompiledTenant, DecisionCode, PolicyUser } from '../../lib/policy/types';
 import { tenantDoc } from './helpers';
 
 const NOW = Date.parse('2026-11-20T12:00:00Z');
@@ -277,6 +278,32 @@ describe('decide', () => {
     it('returns a frozen decision', () => {
       const decision = decide(policy, { username: 'alice', tenant: 'acme' }, NOW);
       assert.ok(Object.isFrozen(decision) && Object.isFrozen(decision.reason));
+    });
+  });
+
+  describe('a tenant that did not come from the compiler', () => {
+    // decide() reads a per-tenant lookup the compiler attaches; a CompiledTenant copied or built by hand has none
+    // and must decide exactly as the compiled one.
+    const copy = (tenant: CompiledTenant): CompiledTenant => ({
+      ...tenant,
+      mfa: { ...tenant.mfa },
+      trustedEndpoints: { ...tenant.trustedEndpoints },
+    });
+    const byHand = new Map([...policy.tenants].map(([id, tenant]) => [id, copy(tenant)]));
+
+    it('decides every case of the table as the compiled tenant', () => {
+      for (const c of cases) {
+        const id = c.user.tenant ?? 'acme';
+        const compiled = decideTenant(id, policy.tenants.get(id), c.user, NOW);
+        const handMade = decideTenant(id, byHand.get(id), c.user, NOW);
+        assert.deepEqual(handMade, compiled, c.title);
+      }
+    });
+
+    it('keeps the lookup out of JSON, inspect and deep equality', () => {
+      const acme = policy.tenants.get('acme')!;
+      assert.deepStrictEqual(copy(acme), acme);
+      assert.doesNotMatch(inspect(acme), /lookup/i);
     });
   });
 });
