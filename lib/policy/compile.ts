@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { canonicalName, didYouMean } from '../util/names';
 import { isPlainObject } from '../util/objects';
 import { FrozenMap, FrozenSet, deepFreeze } from './frozen';
-import { withLookup } from './decide';
+import { withSharedScopes } from './decide';
 import { canonicalHash } from './hash';
 import {
   describeValue,
@@ -355,7 +355,7 @@ function buildTenant(id: string, checked: CheckedTenant, version: string): Compi
   const { trustedEndpoints: te, mfa } = tenant;
   const admin = tenant.duo.adminApi;
   return deepFreeze(
-    withLookup({
+    withSharedScopes({
       id,
       version,
       mfa: {

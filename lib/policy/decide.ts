@@ -1,7 +1,6 @@
 // Pure MFA decisions: is Duo required for this user now, and why. No I/O, O(number of the user's roles).
 
 import { canonicalName } from '../util/names';
-import { FrozenMap } from './frozen';
 import type { CompiledPolicy, CompiledTenant, Decision, DecisionCode, PolicyUser } from './types';
 
 /**
@@ -62,12 +61,11 @@ export function decideTenant(
     return result(true, 'unknown_tenant', detail, undefined, UNKNOWN_TENANT_SCOPE);
   }
 
-  // Runs on every request: one Map lookup for the user (lookupOf), no array or closure built unless a detail needs
-  // it, and the trustedEndpoints object shared per tenant.
-  const lookup = lookupOf(tenant);
+  // Runs on every request: no array or closure is built unless a detail needs it, and the trustedEndpoints object
+  // is shared per tenant (scopesOf).
+  const scopes = scopesOf(tenant);
   const username = canonicalName(typeof user.username === 'string' ? user.username : '');
-  const flags = lookup.people.get(username) ?? 0;
-  const trustedEndpoints = inTrustedScope(tenant, flags, user.roles) ? lookup.inScope : lookup.outOfScope;
+  const trustedEndpoints = inTrustedScope(tenant, username, user.roles) ? scopes.inScope : scopes.outOfScope;
   const { mfa } = tenant;
   // Before mfa.enforceFrom, a user the policy asks is in the grace period (the middleware lets them defer).
   const grace = mfa.enforceFrom !== undefined && now < mfa.enforceFrom ? mfa.enforceFrom : undefined;
@@ -76,17 +74,15 @@ export function decideTenant(
     const detail = `MFA is turned off for tenant ${JSON.stringify(tenant.id)}`;
     return result(false, 'mfa_disabled', detail, tenant.id, trustedEndpoints);
   }
-  if ((flags & EXCLUDED) !== 0) {
+  if (mfa.staffExcluded.has(username)) {
     const detail = `${JSON.stringify(username)} is in staffExcluded`;
     return result(false, 'staff_excluded', detail, tenant.id, trustedEndpoints);
   }
-  if ((flags & BYPASSED) !== 0) {
-    const bypass = mfa.temporaryBypass.get(username);
-    if (bypass !== undefined && now < bypass.until) {
-      const until = new Date(bypass.until).toISOString();
-      const detail = `${JSON.stringify(username)} has a temporary bypass until ${until} (${bypass.reason})`;
-      return result(false, 'temporary_bypass', detail, tenant.id, trustedEndpoints);
-    }
+  const bypass = mfa.temporaryBypass.get(username);
+  if (bypass !== undefined && now < bypass.until) {
+    const until = new Date(bypass.until).toISOString();
+    const detail = `${JSON.stringify(username)} has a temporary bypass until ${until} (${bypass.reason})`;
+    return result(false, 'temporary_bypass', detail, tenant.id, trustedEndpoints);
   }
   if (mfa.rolesIncluded.size === 0 && mfa.staffIncluded.size === 0) {
     const detail = `tenant ${JSON.stringify(tenant.id)} asks everyone (rolesIncluded and staffIncluded are both empty)`;
@@ -97,7 +93,7 @@ export function decideTenant(
     const detail = `role ${JSON.stringify(role)} is in rolesIncluded`;
     return result(true, 'role_included', detail, tenant.id, trustedEndpoints, grace);
   }
-  if ((flags & INCLUDED) !== 0) {
+  if (mfa.staffIncluded.has(username)) {
     const detail = `${JSON.stringify(username)} is in staffIncluded`;
     return result(true, 'staff_included', detail, tenant.id, trustedEndpoints, grace);
   }
@@ -127,75 +123,57 @@ export function explainDecision(decision: Decision): string {
   return `required: ${answer} — ${decision.reason.detail}${refused}${grace}`;
 }
 
-/** Per user, the lists of a tenant they are in (bits of TenantLookup.people). */
-const EXCLUDED = 1;
-const INCLUDED = 2;
-const BYPASSED = 4;
-const TEST_GROUP = 8;
-
 type TrustedScope = Decision['trustedEndpoints'];
 
 /**
- * What decide() reads per call, built once per compiled tenant: every name list it consults (staffExcluded,
- * staffIncluded, temporaryBypass, the trusted-endpoints test group) in one Map of flags — one lookup per request
- * instead of four, which matters most when thousands of tenants are compiled and each lookup misses the CPU
- * caches — and the two trustedEndpoints objects decisions share.
+ * The two trustedEndpoints objects a tenant's decisions share (in scope or not), built once per compiled tenant:
+ * decide() runs on every request and allocates only the decision and its reason.
  */
-interface TenantLookup {
-  readonly people: ReadonlyMap<string, number>;
+interface SharedScopes {
   readonly inScope: TrustedScope;
   readonly outOfScope: TrustedScope;
 }
 
-const LOOKUP = Symbol('express-duo-mfa.tenantLookup');
-/** Lookups of tenants not built by compile.ts (a CompiledTenant made by hand): built on their first decision. */
-const builtLater = new WeakMap<CompiledTenant, TenantLookup>();
+const SCOPES = Symbol('express-duo-mfa.trustedScopes');
+/** Scopes of tenants not built by compile.ts (a CompiledTenant copied or made by hand): built on first use. */
+const scopesLater = new WeakMap<CompiledTenant, SharedScopes>();
 const UNKNOWN_TENANT_SCOPE: TrustedScope = Object.freeze({ policy: 'off', active: false });
 
 /**
- * Gives a compiled tenant, before it is frozen, the lookup decide() uses (a hidden property: JSON, inspect and
- * deep equality do not see it). compile.ts calls it for every tenant it builds.
+ * Gives a compiled tenant, before it is frozen, the objects its decisions share (a hidden property: JSON,
+ * inspect and deep equality do not see it). compile.ts calls it for every tenant it builds.
  *
  * @example
  * ```ts
- * return deepFreeze(withLookup({ id, version, mfa, duo, failmode, challengeLimit, trustedEndpoints }));
+ * return deepFreeze(withSharedScopes({ id, version, mfa, duo, failmode, challengeLimit, trustedEndpoints }));
  * ```
  */
-export function withLookup<T extends CompiledTenant>(tenant: T): T {
-  Object.defineProperty(tenant, LOOKUP, { value: buildLookup(tenant) });
+export function withSharedScopes<T extends CompiledTenant>(tenant: T): T {
+  Object.defineProperty(tenant, SCOPES, { value: buildScopes(tenant) });
   return tenant;
 }
 
-function lookupOf(tenant: CompiledTenant): TenantLookup {
-  const own = (tenant as { readonly [LOOKUP]?: TenantLookup })[LOOKUP];
+function scopesOf(tenant: CompiledTenant): SharedScopes {
+  const own = (tenant as { readonly [SCOPES]?: SharedScopes })[SCOPES];
   if (own !== undefined) return own;
-  let later = builtLater.get(tenant);
-  if (later === undefined) builtLater.set(tenant, (later = buildLookup(tenant)));
+  let later = scopesLater.get(tenant);
+  if (later === undefined) scopesLater.set(tenant, (later = buildScopes(tenant)));
   return later;
 }
 
-function buildLookup(tenant: CompiledTenant): TenantLookup {
-  const people = new Map<string, number>();
-  const mark = (names: Iterable<string>, flag: number) => {
-    for (const name of names) people.set(name, (people.get(name) ?? 0) | flag);
-  };
-  mark(tenant.mfa.staffExcluded, EXCLUDED);
-  mark(tenant.mfa.staffIncluded, INCLUDED);
-  mark(tenant.mfa.temporaryBypass.keys(), BYPASSED);
-  mark(tenant.trustedEndpoints.testGroup.staff, TEST_GROUP);
+function buildScopes(tenant: CompiledTenant): SharedScopes {
   const { policy } = tenant.trustedEndpoints;
   return {
-    people: new FrozenMap(people),
     inScope: Object.freeze({ policy, active: true }),
     outOfScope: Object.freeze({ policy, active: false }),
   };
 }
 
-function inTrustedScope(tenant: CompiledTenant, flags: number, roles: PolicyUser['roles']): boolean {
+function inTrustedScope(tenant: CompiledTenant, username: string, roles: PolicyUser['roles']): boolean {
   const { activation, testGroup } = tenant.trustedEndpoints;
   if (activation === 'all') return true;
   if (activation === 'disabled') return false;
-  return (flags & TEST_GROUP) !== 0 || firstRoleIn(roles, testGroup.roles) !== undefined;
+  return testGroup.staff.has(username) || firstRoleIn(roles, testGroup.roles) !== undefined;
 }
 
 /** The first of the host's roles (canonical) that is in `wanted`; anything that is not a string is ignored. */
