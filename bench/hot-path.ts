@@ -22,10 +22,11 @@ export interface HotPathOptions {
 }
 
 export type Store = 'memory' | 'redis';
-export type HotVariant = 'a' | 'carry' | 'verified' | 'exempt';
+export type HotVariant = 'a' | 'layer' | 'carry' | 'verified' | 'exempt';
 
 export const HOT_VARIANTS: Readonly<Record<HotVariant, string>> = {
   a: '(a) express + express-session',
+  layer: '(a″) (a) + one middleware that only calls next(), where duoMfa would be',
   carry: "(a′) same as (a), the session also holding a verified user's duoMfa data",
   verified: '(b) (a) + duoMfa, Duo-verified user',
   exempt: '(b) (a) + duoMfa, user the policy exempts',
@@ -96,7 +97,8 @@ export async function runHotPath(options: HotPathOptions): Promise<HotPathResult
     for (const store of ['memory', 'redis'] as const) {
       const apps = await Promise.all([startApp(options, store, false), startApp(options, store, true)]);
       try {
-        const variants = await prepare(apps[0], apps[1], options, pools);
+        const layer = await startLayerApp(options, store, apps[0]);
+        const variants = await prepare(apps[0], layer, apps[1], options, pools);
         process.stdout.write(`  hot path, ${store} store: warm-up`);
         for (const variant of variants) await measure(loader, variant, options.warmupSeconds);
         const rounds: Round[] = [];
@@ -142,6 +144,19 @@ async function startApp(options: HotPathOptions, store: Store, withMfa: boolean)
   return { server, base: `http://127.0.0.1:${port}` };
 }
 
+/** (a″): another app in (a)'s server process, the same as (a) plus one middleware that only calls next(). */
+async function startLayerApp(options: HotPathOptions, store: Store, a: App): Promise<App> {
+  const port = await a.server.call<number>('hot', {
+    store,
+    withMfa: false,
+    layer: true,
+    apiHost: options.emulator.apiHost,
+    ca: options.emulator.ca,
+    prefix: options.prefix,
+  });
+  return { server: a.server, base: `http://127.0.0.1:${port}` };
+}
+
 async function closeApp({ server }: App): Promise<void> {
   await server.call('close').catch(() => undefined);
   await server.stop();
@@ -154,7 +169,13 @@ interface HostState {
 }
 
 /** Signs in one browser per connection and checks each variant answers as it should before measuring it. */
-async function prepare(a: App, b: App, options: HotPathOptions, pools: Pools): Promise<Variant[]> {
+async function prepare(
+  a: App,
+  layer: App,
+  b: App,
+  options: HotPathOptions,
+  pools: Pools,
+): Promise<Variant[]> {
   const sessions = (make: (browser: Browser, index: number) => Promise<void>) =>
     Promise.all(
       Array.from({ length: options.sessions }, async (_, index) => {
@@ -164,6 +185,7 @@ async function prepare(a: App, b: App, options: HotPathOptions, pools: Pools): P
       }),
     );
   const plain = await sessions((browser, i) => signIn(browser, a.base, requiredUser(`a${i}`)));
+  const layered = await sessions((browser, i) => signIn(browser, layer.base, requiredUser(`l${i}`)));
   const verified = await sessions((browser, i) =>
     loginWithDuo(browser, b.base, requiredUser(`v${i}`), options.emulator.url),
   );
@@ -175,6 +197,7 @@ async function prepare(a: App, b: App, options: HotPathOptions, pools: Pools): P
   );
 
   await expectState(plain, a.base, (state) => state.user !== null && state.mfa === null);
+  await expectState(layered, layer.base, (state) => state.user !== null && state.mfa === null);
   await expectState(carrying, a.base, (state) => JSON.stringify(state.session) === carry);
   await expectState(verified, b.base, (state) => state.mfa?.verified === true && state.mfa.required);
   await expectState(exempt, b.base, (state) => state.mfa?.verified === false && !state.mfa.required);
@@ -187,6 +210,7 @@ async function prepare(a: App, b: App, options: HotPathOptions, pools: Pools): P
   });
   return [
     variant('a', a, plain),
+    variant('layer', layer, layered),
     variant('carry', a, carrying),
     variant('verified', b, verified),
     variant('exempt', b, exempt),

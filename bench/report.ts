@@ -35,7 +35,8 @@ interface Verdict {
   readonly figures: string;
   readonly ratio: string;
   readonly target: string;
-  readonly met: boolean;
+  /** undefined: a reference figure, no target. */
+  readonly met: boolean | undefined;
 }
 
 const HOT_TARGET = 0.97;
@@ -65,6 +66,16 @@ export function verdicts(results: RunResults): Verdict[] {
   const out: Verdict[] = [];
   for (const { store, rounds } of results.hot?.stores ?? []) {
     const a = medianRound(rounds, 'a');
+    if (rounds.some((round) => round.variant === 'layer')) {
+      const layer = medianRound(rounds, 'layer');
+      out.push({
+        what: `1–2. for reference: one no-op middleware, ${store} store (req/s, a″/a)`,
+        figures: `${n0(layer.rps)} vs ${n0(a.rps)}`,
+        ratio: n2(layer.rps / a.rps),
+        target: 'none',
+        met: undefined,
+      });
+    }
     for (const variant of ['verified', 'exempt'] as const) {
       const b = medianRound(rounds, variant);
       out.push({
@@ -173,7 +184,7 @@ export function consoleSummary(results: RunResults): string {
     v.figures,
     v.ratio,
     v.target,
-    v.met ? 'met' : 'NOT MET',
+    v.met === undefined ? '' : v.met ? 'met' : 'NOT MET',
   ]);
   const header = ['comparison', 'figures (median)', 'ratio', 'target', ''];
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
@@ -346,7 +357,13 @@ export function renderMarkdown(results: RunResults, findings: string): string {
     '## Summary',
     table(
       ['comparison', 'figures (median)', 'ratio', 'target', ''],
-      verdicts(results).map((v) => [v.what, v.figures, v.ratio, v.target, v.met ? 'met' : '**not met**']),
+      verdicts(results).map((v) => [
+        v.what,
+        v.figures,
+        v.ratio,
+        v.target,
+        v.met === undefined ? '—' : v.met ? 'met' : '**not met**',
+      ]),
     ),
   ];
   if (results.hot) {
@@ -356,7 +373,9 @@ export function renderMarkdown(results: RunResults, findings: string): string {
         '(b) is duoMfa mounted as the README shows (memory store: in-memory MfaStore; Redis store: `redis` option). ' +
         '"Verified": the session holds a Duo verification made through the emulator; "exempt": the policy does not ' +
         "ask this user (role not included). (a′) carries a verified session's duoMfa data in (a) without the " +
-        'middleware: the difference (a) → (a′) is what that data costs express-session alone.',
+        'middleware: the difference (a) → (a′) is what that data costs express-session alone. (a″) is (a) with one ' +
+        "middleware that only calls next(), mounted where duoMfa is, served by (a)'s process: what mounting any " +
+        'middleware costs express, the floor under (b).',
       hotSection(results.hot),
     );
   }

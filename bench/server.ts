@@ -22,6 +22,8 @@ export interface DuoSetup {
 export interface HotApp extends DuoSetup {
   readonly store: 'memory' | 'redis';
   readonly withMfa: boolean;
+  /** Without duoMfa: one middleware that only calls next() where duoMfa would be, as a floor for (b). */
+  readonly layer?: boolean;
 }
 
 /** Ports of the login apps: duoMfa, and the hand-written integration. */
@@ -76,13 +78,19 @@ function withMfa(host: HostOptions, setup: DuoSetup) {
   };
 }
 
+/** The cheapest middleware there is: what mounting any middleware at all costs express. */
+function passOn(_req: express.Request, _res: express.Response, next: express.NextFunction): void {
+  next();
+}
+
 serveParent({
   async hot(setup: HotApp): Promise<number> {
     const host: HostOptions = {
       prefix: setup.prefix,
       redis: setup.store === 'redis' ? await redisClient() : undefined,
     };
-    return listen(setup.withMfa ? withMfa(host, setup) : () => hostApp(host));
+    if (setup.withMfa) return listen(withMfa(host, setup));
+    return listen(() => (setup.layer ? hostApp(host, (app) => app.use(passOn)) : hostApp(host)));
   },
 
   async login(setup: DuoSetup): Promise<LoginPorts> {
