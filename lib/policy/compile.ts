@@ -6,7 +6,6 @@ import { z } from 'zod';
 import { canonicalName, didYouMean } from '../util/names';
 import { isPlainObject } from '../util/objects';
 import { FrozenMap, FrozenSet, deepFreeze } from './frozen';
-import { withSharedScopes } from './decide';
 import { canonicalHash } from './hash';
 import {
   describeValue,
@@ -354,33 +353,31 @@ function buildTenant(id: string, checked: CheckedTenant, version: string): Compi
   }
   const { trustedEndpoints: te, mfa } = tenant;
   const admin = tenant.duo.adminApi;
-  return deepFreeze(
-    withSharedScopes({
-      id,
-      version,
-      mfa: {
-        enabled: mfa.enabled,
-        rolesIncluded: names(mfa.rolesIncluded),
-        staffIncluded: names(mfa.staffIncluded),
-        staffExcluded: names(mfa.staffExcluded),
-        temporaryBypass: new FrozenMap(bypasses),
-        ...(mfa.enforceFrom === undefined ? {} : { enforceFrom: Date.parse(mfa.enforceFrom) }),
-      },
-      duo: credentials(
-        tenant.duo.clientId,
-        checked.clientSecret,
-        tenant.duo.apiHost,
-        admin && adminCredentials(admin.integrationKey, checked.adminSecret ?? '', admin.apiHost),
-      ),
-      failmode: tenant.failmode,
-      challengeLimit: tenant.challengeLimit,
-      trustedEndpoints: {
-        policy: te.policy,
-        activation: te.activation,
-        testGroup: { roles: names(te.testGroup.roles), staff: names(te.testGroup.staff) },
-      },
-    }),
-  );
+  return deepFreeze({
+    id,
+    version,
+    mfa: {
+      enabled: mfa.enabled,
+      rolesIncluded: names(mfa.rolesIncluded),
+      staffIncluded: names(mfa.staffIncluded),
+      staffExcluded: names(mfa.staffExcluded),
+      temporaryBypass: new FrozenMap(bypasses),
+      ...(mfa.enforceFrom === undefined ? {} : { enforceFrom: Date.parse(mfa.enforceFrom) }),
+    },
+    duo: credentials(
+      tenant.duo.clientId,
+      checked.clientSecret,
+      tenant.duo.apiHost,
+      admin && adminCredentials(admin.integrationKey, checked.adminSecret ?? '', admin.apiHost),
+    ),
+    failmode: tenant.failmode,
+    challengeLimit: tenant.challengeLimit,
+    trustedEndpoints: {
+      policy: te.policy,
+      activation: te.activation,
+      testGroup: { roles: names(te.testGroup.roles), staff: names(te.testGroup.staff) },
+    },
+  });
 }
 
 /** A name list checked by checkNameLists(): where it is, as written, and canonical. */

@@ -1,7 +1,14 @@
 // Pure MFA decisions: is Duo required for this user now, and why. No I/O, O(number of the user's roles).
 
 import { canonicalName } from '../util/names';
-import type { CompiledPolicy, CompiledTenant, Decision, DecisionCode, PolicyUser } from './types';
+import type {
+  CompiledPolicy,
+  CompiledTenant,
+  Decision,
+  DecisionCode,
+  PolicyUser,
+  TrustedEndpointsPolicy,
+} from './types';
 
 /**
  * Decides whether `user` must pass Duo, following the policy file's rules in this order:
@@ -61,11 +68,13 @@ export function decideTenant(
     return result(true, 'unknown_tenant', detail, undefined, UNKNOWN_TENANT_SCOPE);
   }
 
-  // Runs on every request: no array or closure is built unless a detail needs it, and the trustedEndpoints object
-  // is shared per tenant (scopesOf).
-  const scopes = scopesOf(tenant);
+  // Runs on every request: no array or closure is built unless a detail needs it, and the trustedEndpoints value
+  // is a shared one (scopeOf).
   const username = canonicalName(typeof user.username === 'string' ? user.username : '');
-  const trustedEndpoints = inTrustedScope(tenant, username, user.roles) ? scopes.inScope : scopes.outOfScope;
+  const trustedEndpoints = scopeOf(
+    tenant.trustedEndpoints.policy,
+    inTrustedScope(tenant, username, user.roles),
+  );
   const { mfa } = tenant;
   // Before mfa.enforceFrom, a user the policy asks is in the grace period (the middleware lets them defer).
   const grace = mfa.enforceFrom !== undefined && now < mfa.enforceFrom ? mfa.enforceFrom : undefined;
@@ -126,47 +135,25 @@ export function explainDecision(decision: Decision): string {
 type TrustedScope = Decision['trustedEndpoints'];
 
 /**
- * The two trustedEndpoints objects a tenant's decisions share (in scope or not), built once per compiled tenant:
- * decide() runs on every request and allocates only the decision and its reason.
+ * Every trustedEndpoints value a decision can carry, frozen once and shared: decide() runs on every request and
+ * allocates only the decision and its reason.
  */
-interface SharedScopes {
-  readonly inScope: TrustedScope;
-  readonly outOfScope: TrustedScope;
+const SCOPES: Readonly<
+  Record<TrustedEndpointsPolicy, { readonly on: TrustedScope; readonly off: TrustedScope }>
+> = { off: scopePair('off'), monitor: scopePair('monitor'), block: scopePair('block') };
+const UNKNOWN_TENANT_SCOPE = SCOPES.off.off;
+
+function scopePair(policy: TrustedEndpointsPolicy): {
+  readonly on: TrustedScope;
+  readonly off: TrustedScope;
+} {
+  return { on: Object.freeze({ policy, active: true }), off: Object.freeze({ policy, active: false }) };
 }
 
-const SCOPES = Symbol('express-duo-mfa.trustedScopes');
-/** Scopes of tenants not built by compile.ts (a CompiledTenant copied or made by hand): built on first use. */
-const scopesLater = new WeakMap<CompiledTenant, SharedScopes>();
-const UNKNOWN_TENANT_SCOPE: TrustedScope = Object.freeze({ policy: 'off', active: false });
-
-/**
- * Gives a compiled tenant, before it is frozen, the objects its decisions share (a hidden property: JSON,
- * inspect and deep equality do not see it). compile.ts calls it for every tenant it builds.
- *
- * @example
- * ```ts
- * return deepFreeze(withSharedScopes({ id, version, mfa, duo, failmode, challengeLimit, trustedEndpoints }));
- * ```
- */
-export function withSharedScopes<T extends CompiledTenant>(tenant: T): T {
-  Object.defineProperty(tenant, SCOPES, { value: buildScopes(tenant) });
-  return tenant;
-}
-
-function scopesOf(tenant: CompiledTenant): SharedScopes {
-  const own = (tenant as { readonly [SCOPES]?: SharedScopes })[SCOPES];
-  if (own !== undefined) return own;
-  let later = scopesLater.get(tenant);
-  if (later === undefined) scopesLater.set(tenant, (later = buildScopes(tenant)));
-  return later;
-}
-
-function buildScopes(tenant: CompiledTenant): SharedScopes {
-  const { policy } = tenant.trustedEndpoints;
-  return {
-    inScope: Object.freeze({ policy, active: true }),
-    outOfScope: Object.freeze({ policy, active: false }),
-  };
+/** The shared trustedEndpoints value; a policy outside the type (a tenant built by hand) gets its own object. */
+function scopeOf(policy: TrustedEndpointsPolicy, active: boolean): TrustedScope {
+  const pair = (SCOPES as Partial<typeof SCOPES>)[policy];
+  return pair ? (active ? pair.on : pair.off) : Object.freeze({ policy, active });
 }
 
 function inTrustedScope(tenant: CompiledTenant, username: string, roles: PolicyUser['roles']): boolean {

@@ -282,8 +282,8 @@ describe('decide', () => {
   });
 
   describe('a tenant that did not come from the compiler', () => {
-    // decide() shares per-tenant objects the compiler attaches; a CompiledTenant copied or built by hand has none
-    // and must decide exactly as the compiled one.
+    // decide() must not depend on anything but the CompiledTenant's own fields: a copy, or a tenant built by hand,
+    // decides exactly as the compiled one.
     const copy = (tenant: CompiledTenant): CompiledTenant => ({
       ...tenant,
       mfa: { ...tenant.mfa },
@@ -300,7 +300,7 @@ describe('decide', () => {
       }
     });
 
-    it('keeps what the compiler attaches out of JSON, inspect and deep equality', () => {
+    it('carries nothing hidden that JSON, inspect or deep equality would see', () => {
       const acme = policy.tenants.get('acme')!;
       assert.deepStrictEqual(copy(acme), acme);
       assert.doesNotMatch(inspect(acme), /Symbol/);
