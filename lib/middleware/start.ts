@@ -19,7 +19,6 @@ import {
   SessionChangedError,
   sessionOf,
   stateId,
-  type PendingRef,
   type Verification,
 } from './session';
 import { RequestState } from './state';
@@ -288,7 +287,7 @@ function pendingToReuse(
   if (!session) return undefined;
   const now = instance.config.now();
   const requireFresh = stepUp && freshFactor === true;
-  let youngest: { id: string; ref: PendingRef & { authUrl: string } } | undefined;
+  let youngest: { readonly id: string; readonly authUrl: string; readonly startedAt: number } | undefined;
   for (const [id, ref] of Object.entries(mfaData(session).pending ?? {})) {
     const age = now - ref.startedAt;
     if (
@@ -299,12 +298,12 @@ function pendingToReuse(
       (ref.requireFresh === true) === requireFresh &&
       age >= 0 &&
       age < REUSE_PENDING_MS &&
-      (youngest === undefined || ref.startedAt > youngest.ref.startedAt)
+      (youngest === undefined || ref.startedAt > youngest.startedAt)
     ) {
-      youngest = { id, ref: { ...ref, authUrl: ref.authUrl } };
+      youngest = { id, authUrl: ref.authUrl, startedAt: ref.startedAt };
     }
   }
-  return youngest && { id: youngest.id, authUrl: youngest.ref.authUrl };
+  return youngest;
 }
 
 /**
