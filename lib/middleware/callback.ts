@@ -6,7 +6,7 @@ import { judgeDevice } from '../devices/trust';
 import type { DuoAuthResult } from '../duo/result';
 import { DuoMfaError } from '../errors';
 import { decideTenant } from '../policy/decide';
-import { BOUNCE_PARAM, bounceUrl, findPending, parseQuery, safeEqual } from './callback-query';
+import { BOUNCE_PARAM, bounceUrl, findPending, parseQuery } from './callback-query';
 import { deviceSummary, recordDevice } from './device';
 import { hasLiveFactor } from './factor';
 import { errorSummary } from './events';
@@ -15,7 +15,6 @@ import { duoReportedError, exchangeFailed } from './callback-outcome';
 import { sendBounce } from './pages';
 import { fail, failUnexpected, methodNotAllowed, requireSession, sendRedirect, type Who } from './respond';
 import {
-  MAX_CONSUMED_PER_SESSION,
   mfaData,
   ownerKey,
   PENDING_TTL_MS,
@@ -65,19 +64,20 @@ async function handleCallback(
   const match = findPending(pending, id);
 
   if (!match) {
-    // S18: a repeated callback after success (back button, second click) lands where the first one did.
-    const consumed = data.consumed?.find((entry) => safeEqual(entry.id, consumedId(id)));
+    // A callback for a sign-in this session already completed lands on that sign-in's page, never an error and
+    // never a second exchange: the back button or a second click (S18), or the other of two tabs that signed in
+    // at once. The store takes a pending login still there (the other tab's, so it cannot be used again) and knows
+    // where taken ones were going.
     const user = tryResolveUser(instance.config, req);
-    if (consumed && user && data.verified && data.verified.username === user.username) {
-      return sendRedirect(req, res, consumed.returnTo);
-    }
-    // Two tabs signed in at once: the other tab's approval already verified this user here. Its own pending login
-    // (in the store) is taken so it cannot be used again, and nothing is exchanged: land, never an error.
     if (user && isVerifiedHere(instance, data.verified, user.username, user.tenant)) {
       const owner = ownerKey(data.verified!.tenant, user.username);
       const record = await instance.store.takePending(owner, id).catch(() => undefined);
-      const sameUser = record?.username === user.username && record.tenant === data.verified?.tenant;
-      return sendRedirect(req, res, sameUser ? record.returnTo : instance.config.afterLoginPath);
+      const landing = record
+        ? record.username === user.username && record.tenant === data.verified?.tenant
+          ? record.returnTo
+          : undefined
+        : await instance.store.landingOf(owner, id).catch(() => undefined);
+      return sendRedirect(req, res, landing ?? instance.config.afterLoginPath);
     }
     // S33: with SameSite=Strict the cross-site redirect from Duo arrives without our cookie. Repeat it from our
     // own origin once, consuming nothing; the repeated request carries the cookie.
@@ -203,13 +203,8 @@ async function handleCallback(
         const at = instance.config.now();
         const pendingLeft = { ...current.pending };
         delete pendingLeft[pendingId];
-        // Kept small: express-session hashes and re-serialises the session on every request.
-        const consumed = [
-          ...(current.consumed ?? []),
-          { id: consumedId(pendingId), returnTo: record.returnTo, at },
-        ]
-          .filter((entry) => at - entry.at < PENDING_TTL_MS)
-          .slice(-MAX_CONSUMED_PER_SESSION);
+        // Kept small: express-session hashes and re-serialises the session on every request. Where this sign-in
+        // landed, for a repeated callback (S18), stays in the store (landingOf()).
         fresh.duoMfa = {
           ...(Object.keys(pendingLeft).length > 0 ? { pending: pendingLeft } : {}),
           verified: {
@@ -223,7 +218,6 @@ async function handleCallback(
             ...(result.txid ? { txid: result.txid } : {}),
             device,
           },
-          consumed,
         };
       });
     } catch (error) {
@@ -264,15 +258,6 @@ async function handleCallback(
   } catch (error) {
     failUnexpected(instance, req, res, next, who, error, 'callback_failed');
   }
-}
-
-/**
- * How a completed sign-in is remembered for a repeated callback (S18): the first 16 characters (96 bits) of its
- * state's hash are plenty to tell a session's few recent sign-ins apart, and express-session re-hashes every
- * byte of the session on every request.
- */
-function consumedId(id: string): string {
-  return id.slice(0, 16);
 }
 
 /** The session already holds a Duo verification for this user (and their tenant), young enough to count. */

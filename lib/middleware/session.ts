@@ -62,11 +62,6 @@ export interface DuoMfaSessionData {
   /** Logins in progress, keyed by the SHA-256 of their state (one per tab, at most a few). */
   pending?: Record<string, PendingRef>;
   verified?: Verification;
-  /**
-   * Recently completed states (the first 16 characters of their hashes) and where they landed: a repeated
-   * callback lands there again (S18).
-   */
-  consumed?: Array<{ id: string; returnTo: string; at: number }>;
   /** The "Continue to Duo" (or grace period) page waiting for its button (S42). */
   confirm?: StartConfirmation;
   /** "Remind me later" during the enrollment grace period: this session passes until the date. */
@@ -86,7 +81,6 @@ export interface SessionLike {
 export const PENDING_TTL_MS = 10 * 60_000;
 
 export const MAX_PENDING_PER_SESSION = 5;
-export const MAX_CONSUMED_PER_SESSION = 5;
 
 /** The id a pending login is stored under: SHA-256 of its state, so stores never hold the state itself. */
 export function stateId(state: string): string {

@@ -2,7 +2,13 @@
 // Device records can also be appended to a file (NDJSON) that `duo-mfa devices --file` reads.
 
 import { appendFile } from 'node:fs/promises';
-import type { DeviceRecord, MfaStore, PendingLogin, PendingRecord } from './types';
+import {
+  LANDING_TTL_MS,
+  type DeviceRecord,
+  type MfaStore,
+  type PendingLogin,
+  type PendingRecord,
+} from './types';
 
 const SWEEP_EVERY = 256;
 
@@ -11,6 +17,8 @@ export const MEMORY_DEVICE_RECORDS = 10_000;
 
 export class MemoryStore implements MfaStore {
   private readonly pending = new Map<string, { record: PendingRecord; expiresAt: number }>();
+  /** Where taken pending logins were going, for landingOf(). */
+  private readonly landings = new Map<string, { returnTo: string; expiresAt: number }>();
   private readonly challenges = new Map<string, { count: number; resetAt: number }>();
   private readonly devices = new Map<string, DeviceRecord[]>();
   private writes = 0;
@@ -42,7 +50,16 @@ export class MemoryStore implements MfaStore {
     const key = pendingKey(owner, id);
     const entry = this.pending.get(key);
     this.pending.delete(key); // synchronous get-and-delete: atomic within one process
-    return Promise.resolve(entry && entry.expiresAt > this.now() ? entry.record : undefined);
+    const now = this.now();
+    if (!entry || entry.expiresAt <= now) return Promise.resolve(undefined);
+    this.sweep();
+    this.landings.set(key, { returnTo: entry.record.returnTo, expiresAt: now + LANDING_TTL_MS });
+    return Promise.resolve(entry.record);
+  }
+
+  landingOf(owner: string, id: string): Promise<string | undefined> {
+    const entry = this.landings.get(pendingKey(owner, id));
+    return Promise.resolve(entry && entry.expiresAt > this.now() ? entry.returnTo : undefined);
   }
 
   hasPending(owner: string, id: string): Promise<boolean> {
@@ -81,6 +98,7 @@ export class MemoryStore implements MfaStore {
     if (++this.writes % SWEEP_EVERY !== 0) return;
     const now = this.now();
     for (const [id, entry] of this.pending) if (entry.expiresAt <= now) this.pending.delete(id);
+    for (const [id, entry] of this.landings) if (entry.expiresAt <= now) this.landings.delete(id);
     for (const [key, entry] of this.challenges) if (entry.resetAt <= now) this.challenges.delete(key);
   }
 }

@@ -1,10 +1,17 @@
 // Redis MfaStore (ioredis): a challenge counted and its pending login stored in one script, pending logins taken
-// with GETDEL, device insight written in batches to a capped stream per tenant. Every command is bounded by a
+// with GETDEL in a script that also remembers where they were going, device insight written in batches to a capped stream per tenant. Every command is bounded by a
 // timeout and fails as ERR_STORE_UNAVAILABLE. A user's keys share a hash tag, so a Cluster serves each command
 // from one node.
 
 import { DuoMfaError } from '../errors';
-import type { DeviceRecord, MfaStore, PendingLogin, PendingRecord, RedisLike } from './types';
+import {
+  LANDING_TTL_MS,
+  type DeviceRecord,
+  type MfaStore,
+  type PendingLogin,
+  type PendingRecord,
+  type RedisLike,
+} from './types';
 
 /** Approximate cap of each tenant's device stream (XADD MAXLEN ~). */
 export const REDIS_DEVICE_RECORDS = 10_000;
@@ -15,6 +22,23 @@ local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 if n <= tonumber(ARGV[2]) then redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4]) end
 return n`;
+
+/**
+ * KEYS: pending login, its landing. ARGV: landing TTL ms. GETDEL, and the record's returnTo kept for landingOf() —
+ * one round trip, as GETDEL alone was.
+ */
+const TAKE_SCRIPT = `
+local v = redis.call('GETDEL', KEYS[1])
+if v then
+  local ok, r = pcall(cjson.decode, v)
+  if ok and type(r) == 'table' and type(r.returnTo) == 'string' then
+    redis.call('SET', KEYS[2], r.returnTo, 'PX', ARGV[1])
+  end
+end
+return v`;
+
+/** GET for one key, through the EVAL every RedisLike has. */
+const GET_SCRIPT = "return redis.call('GET', KEYS[1])";
 
 /** KEYS: a tenant's device stream. ARGV: cap, then one JSON record each. */
 const DEVICES_SCRIPT = `
@@ -71,13 +95,20 @@ export class RedisStore implements MfaStore {
   }
 
   async takePending(owner: string, id: string): Promise<PendingRecord | undefined> {
-    const raw = await this.run('getdel', () => this.redis.getdel(this.pendingKey(owner, id)));
+    const raw = await this.run('eval', () =>
+      this.redis.eval(TAKE_SCRIPT, 2, this.pendingKey(owner, id), this.landingKey(owner, id), LANDING_TTL_MS),
+    );
     if (typeof raw !== 'string') return undefined;
     try {
       return JSON.parse(raw) as PendingRecord;
     } catch {
       return undefined;
     }
+  }
+
+  async landingOf(owner: string, id: string): Promise<string | undefined> {
+    const raw = await this.run('eval', () => this.redis.eval(GET_SCRIPT, 1, this.landingKey(owner, id)));
+    return typeof raw === 'string' ? raw : undefined;
   }
 
   async hasPending(owner: string, id: string): Promise<boolean> {
@@ -160,6 +191,10 @@ export class RedisStore implements MfaStore {
 
   private pendingKey(owner: string, id: string): string {
     return `${this.ownerKey('pending', owner)}:${id}`;
+  }
+
+  private landingKey(owner: string, id: string): string {
+    return `${this.ownerKey('landed', owner)}:${id}`;
   }
 
   private async run<T>(command: string, op: () => Promise<T>): Promise<T> {

@@ -68,6 +68,9 @@ export interface DeviceRecord {
   readonly policy: 'off' | 'monitor' | 'block';
 }
 
+/** How long a taken pending login's `returnTo` stays known to landingOf(): as long as a pending login lives. */
+export const LANDING_TTL_MS = 10 * 60_000;
+
 /** A pending login to store when a challenge starts: its id (the state's hash), the record and how long it lives. */
 export interface PendingLogin {
   readonly id: string;
@@ -86,8 +89,17 @@ export interface MfaStore {
    * most `limit`, stores the pending login — one atomic step. Returns the count.
    */
   startChallenge(owner: string, windowMs: number, limit: number, pending: PendingLogin): Promise<number>;
-  /** Returns and removes the record in one atomic step, or undefined when absent or already taken. */
+  /**
+   * Returns and removes the record in one atomic step, or undefined when absent or already taken. A record taken
+   * leaves its `returnTo` behind for `LANDING_TTL_MS`, for landingOf().
+   */
   takePending(owner: string, id: string): Promise<PendingRecord | undefined>;
+  /**
+   * Where a pending login taken in the last `LANDING_TTL_MS` was going (its `returnTo`): a repeated callback after
+   * the sign-in succeeded lands there again (S18). Kept here, not in the session, which express-session hashes
+   * and re-serialises on every request.
+   */
+  landingOf(owner: string, id: string): Promise<string | undefined>;
   deletePending(owner: string, id: string): Promise<void>;
   /**
    * Whether the pending login is still stored (not taken, not expired), without taking it: checked before a start

@@ -1,4 +1,4 @@
-// The middleware with a real Redis: connect-redis + ioredis sessions, pending logins taken with GETDEL, two app
+// The middleware with a real Redis: connect-redis + ioredis sessions, pending logins taken with GETDEL (in a script), two app
 // instances sharing one Redis.
 
 import assert from 'node:assert/strict';
@@ -69,6 +69,30 @@ describe('duoMfa middleware with Redis (connect-redis + ioredis)', function () {
     await agent.get('/api/data').expect(200);
     const stored = await redis.get(`${prefix}pending:x`);
     assert.equal(stored, null);
+  });
+
+  it('S18 a repeated callback lands where the sign-in did, from a landing Redis keeps (with a TTL) instead of the session', async () => {
+    const t = instance();
+    const agent = agentFor(t.app);
+    await login(agent, { username: 'alice', roles: ['admin'] });
+    const callback = await duoAnswers(emulator, await beginMfa(agent, '/private?from=report'));
+    assert.equal((await agent.get(callback).expect(303)).headers.location, '/private?from=report');
+    const landings = await redis.keys(`${prefix}landed:*`);
+    assert.equal(landings.length, 1, 'one landing stored');
+    assert.match(
+      landings[0]!,
+      /^[^{]*landed:\{[^}]+\}:/,
+      'under the owner’s hash tag, beside the pending login',
+    );
+    assert.equal(await redis.get(landings[0]!), '/private?from=report');
+    const ttl = await redis.pttl(landings[0]!);
+    assert.ok(ttl > 9 * 60_000 && ttl <= 10 * 60_000, `landing TTL ${ttl} ms`);
+    const stored = await agent.get('/public/session').expect(200);
+    assert.deepEqual(Object.keys(stored.body.duoMfa), ['verified']);
+    const tokens = emulator.calls.token;
+    const again = await agent.get(callback).set('Accept', 'text/html').expect(303);
+    assert.equal(again.headers.location, '/private?from=report');
+    assert.equal(emulator.calls.token, tokens, 'no second exchange');
   });
 
   it('S1 MFA start rotates the session id, keeps host data, and the old id is gone from the store', async () => {

@@ -286,6 +286,23 @@ describe('SECURITY.md cases (middleware)', () => {
       }
       assert.equal(emulator.calls.token, tokens);
     });
+
+    it('S18 where a sign-in landed is kept by the store, not the session; once forgotten, a repeat lands on afterLoginPath', async () => {
+      const agent = agentFor(t.app);
+      const { callback } = await pendingLogin(agent, emulator);
+      await agent.get(callback).expect(303);
+      const stored = (await agent.get('/public/session').expect(200)).body as { duoMfa: object };
+      assert.deepEqual(
+        Object.keys(stored.duoMfa),
+        ['verified'],
+        'the verified session holds nothing else of ours',
+      );
+      const tokens = emulator.calls.token;
+      now += 10 * 60_000 + 1000; // the store forgets the landing with the pending login's lifetime
+      const again = await agent.get(callback).set('Accept', 'text/html').expect(303);
+      assert.equal(again.headers.location, '/');
+      assert.equal(emulator.calls.token, tokens, 'no second exchange');
+    });
   });
 
   describe('identity and token', () => {

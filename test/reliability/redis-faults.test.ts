@@ -238,13 +238,18 @@ describe('reliability: Redis faults (S35)', function () {
 
     it('S35 S36 Redis dies in the middle of the callback, after the pending login was taken: 503, never a redirect into the app', async () => {
       const redis = await client();
-      // The middleware's client stops Redis right after GETDEL answered: the session save that follows fails.
+      // The middleware's client stops Redis right after the script that takes the pending login (GETDEL) answered:
+      // the session save that follows fails.
+      let taken = 0;
       const dying = new Proxy(redis, {
         get(target, prop, receiver) {
-          if (prop === 'getdel') {
-            return async (key: string) => {
-              const value = await target.getdel(key);
-              await redisServer.stop();
+          if (prop === 'eval') {
+            return async (script: string, keys: number, ...args: Array<string | number>) => {
+              const value = await target.eval(script, keys, ...args);
+              if (script.includes('GETDEL')) {
+                taken += 1;
+                await redisServer.stop();
+              }
               return value;
             };
           }
@@ -259,6 +264,7 @@ describe('reliability: Redis faults (S35)', function () {
       const res = await pending.navigate(callback);
       assertRefused(res, 'callback cut short');
       assert.equal(res.headers.location, undefined, 'no redirect into the app');
+      assert.equal(taken, 1, 'the pending login was taken once, by the script this test intercepts');
       assert.equal(eventsOf(t.events, 'mfa.succeeded').length, 0);
       assert.ok(
         eventsOf(t.events, 'mfa.failed').some((e) => e.code === 'ERR_SESSION_SAVE_FAILED'),
