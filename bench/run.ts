@@ -35,8 +35,8 @@ const SETTINGS = quick
   : {
       sessions: 16,
       warmup: 2,
-      round: 2.5,
-      rounds: 5,
+      round: 2,
+      rounds: 7,
       profile: 3,
       loginUsers: 16,
       loginWarmup: 3,
