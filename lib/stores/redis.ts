@@ -1,7 +1,7 @@
 // Redis MfaStore (ioredis): a challenge counted and its pending login stored in one script, pending logins taken
-// with GETDEL in a script that also remembers where they were going, device insight written in batches to a capped stream per tenant. Every command is bounded by a
-// timeout and fails as ERR_STORE_UNAVAILABLE. A user's keys share a hash tag, so a Cluster serves each command
-// from one node.
+// with GETDEL in a script that also keeps where they were going, device insight written in batches to a capped
+// stream per tenant. Every command is bounded by a timeout and fails as ERR_STORE_UNAVAILABLE. A user's keys share
+// a hash tag, so a Cluster serves each command from one node.
 
 import { DuoMfaError } from '../errors';
 import {
