@@ -71,12 +71,11 @@ async function handleCallback(
     const user = tryResolveUser(instance.config, req);
     if (user && isVerifiedHere(instance, data.verified, user.username, user.tenant)) {
       const owner = ownerKey(data.verified!.tenant, user.username);
-      const record = await instance.store.takePending(owner, id).catch(() => undefined);
-      const landing = record
-        ? record.username === user.username && record.tenant === data.verified?.tenant
-          ? record.returnTo
-          : undefined
-        : await instance.store.landingOf(owner, id).catch(() => undefined);
+      const record = await instance.store.takePending(owner, id, PENDING_TTL_MS).catch(() => undefined);
+      let landing: string | undefined;
+      if (!record) landing = await instance.store.landingOf(owner, id).catch(() => undefined);
+      else if (record.username === user.username && record.tenant === data.verified?.tenant)
+        landing = record.returnTo;
       return sendRedirect(req, res, landing ?? instance.config.afterLoginPath);
     }
     // S33: with SameSite=Strict the cross-site redirect from Duo arrives without our cookie. Repeat it from our
@@ -105,7 +104,11 @@ async function handleCallback(
     }
 
     // S14: taken atomically; a concurrent callback with the same state finds nothing and exchanges nothing.
-    const record = await instance.store.takePending(ownerKey(ref.tenant, ref.username), pendingId);
+    const record = await instance.store.takePending(
+      ownerKey(ref.tenant, ref.username),
+      pendingId,
+      PENDING_TTL_MS,
+    );
     if (!record) {
       instance.logger.info(
         { tenant: ref.tenant },

@@ -2,13 +2,7 @@
 // Device records can also be appended to a file (NDJSON) that `duo-mfa devices --file` reads.
 
 import { appendFile } from 'node:fs/promises';
-import {
-  LANDING_TTL_MS,
-  type DeviceRecord,
-  type MfaStore,
-  type PendingLogin,
-  type PendingRecord,
-} from './types';
+import type { DeviceRecord, MfaStore, PendingLogin, PendingRecord } from './types';
 
 const SWEEP_EVERY = 256;
 
@@ -46,14 +40,14 @@ export class MemoryStore implements MfaStore {
     return Promise.resolve(entry.count);
   }
 
-  takePending(owner: string, id: string): Promise<PendingRecord | undefined> {
+  takePending(owner: string, id: string, landingTtlMs: number): Promise<PendingRecord | undefined> {
     const key = pendingKey(owner, id);
     const entry = this.pending.get(key);
     this.pending.delete(key); // synchronous get-and-delete: atomic within one process
     const now = this.now();
     if (!entry || entry.expiresAt <= now) return Promise.resolve(undefined);
     this.sweep();
-    this.landings.set(key, { returnTo: entry.record.returnTo, expiresAt: now + LANDING_TTL_MS });
+    this.landings.set(key, { returnTo: entry.record.returnTo, expiresAt: now + landingTtlMs });
     return Promise.resolve(entry.record);
   }
 

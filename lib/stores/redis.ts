@@ -4,14 +4,7 @@
 // a hash tag, so a Cluster serves each command from one node.
 
 import { DuoMfaError } from '../errors';
-import {
-  LANDING_TTL_MS,
-  type DeviceRecord,
-  type MfaStore,
-  type PendingLogin,
-  type PendingRecord,
-  type RedisLike,
-} from './types';
+import type { DeviceRecord, MfaStore, PendingLogin, PendingRecord, RedisLike } from './types';
 
 /** Approximate cap of each tenant's device stream (XADD MAXLEN ~). */
 export const REDIS_DEVICE_RECORDS = 10_000;
@@ -94,9 +87,15 @@ export class RedisStore implements MfaStore {
     return Number(count);
   }
 
-  async takePending(owner: string, id: string): Promise<PendingRecord | undefined> {
+  async takePending(owner: string, id: string, landingTtlMs: number): Promise<PendingRecord | undefined> {
     const raw = await this.run('eval', () =>
-      this.redis.eval(TAKE_SCRIPT, 2, this.pendingKey(owner, id), this.landingKey(owner, id), LANDING_TTL_MS),
+      this.redis.eval(
+        TAKE_SCRIPT,
+        2,
+        this.pendingKey(owner, id),
+        this.landingKey(owner, id),
+        Math.ceil(landingTtlMs),
+      ),
     );
     if (typeof raw !== 'string') return undefined;
     try {

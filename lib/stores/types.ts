@@ -68,9 +68,6 @@ export interface DeviceRecord {
   readonly policy: 'off' | 'monitor' | 'block';
 }
 
-/** How long a taken pending login's `returnTo` stays known to landingOf(): as long as a pending login lives. */
-export const LANDING_TTL_MS = 10 * 60_000;
-
 /** A pending login to store when a challenge starts: its id (the state's hash), the record and how long it lives. */
 export interface PendingLogin {
   readonly id: string;
@@ -91,11 +88,11 @@ export interface MfaStore {
   startChallenge(owner: string, windowMs: number, limit: number, pending: PendingLogin): Promise<number>;
   /**
    * Returns and removes the record in one atomic step, or undefined when absent or already taken. A record taken
-   * leaves its `returnTo` behind for `LANDING_TTL_MS`, for landingOf().
+   * leaves its `returnTo` behind for `landingTtlMs`, for landingOf().
    */
-  takePending(owner: string, id: string): Promise<PendingRecord | undefined>;
+  takePending(owner: string, id: string, landingTtlMs: number): Promise<PendingRecord | undefined>;
   /**
-   * Where a pending login taken in the last `LANDING_TTL_MS` was going (its `returnTo`): a repeated callback after
+   * Where a pending login taken in the last `landingTtlMs` was going (its `returnTo`): a repeated callback after
    * the sign-in succeeded lands there again (S18). Kept here, not in the session, which express-session hashes
    * and re-serialises on every request.
    */

@@ -1,5 +1,5 @@
-// The middleware with a real Redis: connect-redis + ioredis sessions, pending logins taken with GETDEL (in a script), two app
-// instances sharing one Redis.
+// The middleware with a real Redis: connect-redis + ioredis sessions, pending logins taken with GETDEL (in a
+// script), two app instances sharing one Redis.
 
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
