@@ -10,6 +10,7 @@ import {
   deserializeError,
   fileIndexOf,
   packTenants,
+  type IndexJob,
   type IndexResult,
   type PackedTenants,
 } from './file-jobs';
@@ -77,10 +78,12 @@ export class FileTenantSource extends TenantCache {
     this.index = outcome.index;
     this.packed = packTenants(outcome.index.tenants);
     this.setIds([...outcome.index.tenants.keys()], outcome.index.defaultTenant);
-    // A large watched file is re-indexed in the worker: started now, and kept, so a change never waits for it.
+    // A large watched file is re-indexed in the worker: started now, and kept, so a change never waits for it; and
+    // warmed up with one re-index of its own (its answer dropped), so the first change finds its read buffer and
+    // code ready.
     const large = bytes.length > INLINE_BYTES && (options.watch ?? true);
     this.runner = new FileJobRunner({ keepAlive: large });
-    if (large) this.runner.warm();
+    if (large) this.runner.warm(this.indexJob(bytes.length, false));
 
     this.reloads = new FileReloads(this.path, (force) => this.reloadOnce(force), options, statBefore);
   }
@@ -233,18 +236,7 @@ export class FileTenantSource extends TenantCache {
     const size = (await this.reloads.reading())?.size ?? 0;
     let result: IndexResult;
     try {
-      result = await this.runner.run(
-        {
-          type: 'index',
-          path: this.path,
-          source: this.description,
-          previous: this.packed,
-          // Small files: the same content again (a duplicate event) is recognised by one hash and skipped.
-          lastDigest: size > INLINE_BYTES ? undefined : force ? '' : (this.lastDigest ?? ''),
-          env: { ...(this.options.env ?? process.env) },
-        },
-        size <= INLINE_BYTES,
-      );
+      result = await this.runner.run(this.indexJob(size, force), size <= INLINE_BYTES);
     } catch (error) {
       if (this.closed) return false;
       result = {
@@ -303,6 +295,19 @@ export class FileTenantSource extends TenantCache {
     }
     this.reportChange(changes, defaultChanged ? (next.defaultTenant ?? null) : undefined);
     return changes.length > 0 || defaultChanged;
+  }
+
+  /** The job that re-indexes the file (`size`: its size now) against the tenants in force. */
+  private indexJob(size: number, force: boolean): IndexJob {
+    return {
+      type: 'index',
+      path: this.path,
+      source: this.description,
+      previous: this.packed,
+      // Small files: the same content again (a duplicate event) is recognised by one hash and skipped.
+      lastDigest: size > INLINE_BYTES ? undefined : force ? '' : (this.lastDigest ?? ''),
+      env: { ...(this.options.env ?? process.env) },
+    };
   }
 
   /** The file as a whole is broken (not JSON, unreadable, bad top level): everything stays as it is. */

@@ -3,7 +3,7 @@
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
-import { readFilesSynchronously, runFileJob, serializeError, type FileJob } from './file-jobs';
+import { readFilesSynchronously, runFileJob, serializeError, type FileJob, type IndexJob } from './file-jobs';
 
 readFilesSynchronously();
 
@@ -16,13 +16,17 @@ try {
   // not Linux, or not allowed: the default priority
 }
 
-/** One request from the main thread (off-thread.ts) and its answer. */
-interface Request {
-  readonly id: number;
-  readonly job: FileJob;
-}
+/**
+ * One request from the main thread (off-thread.ts) and its answer; or a warm-up: an index job run for its side
+ * effects only (the read buffer sized and faulted in, the code compiled), answered with nothing.
+ */
+type Request = { readonly id: number; readonly job: FileJob } | { readonly warmUp: IndexJob };
 
 parentPort?.on('message', (request: Request) => {
+  if ('warmUp' in request) {
+    runFileJob(request.warmUp).catch(() => undefined); // a real job will meet the same problem and report it
+    return;
+  }
   runFileJob(request.job).then(
     (result) => {
       // A kept file and the offsets are handed over, not copied: their memory is then the main thread's.

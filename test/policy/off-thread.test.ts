@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { FileTenantSource } from '../../lib/policy/file-source';
 import type { TenantSourceOptions } from '../../lib/policy/tenant-cache';
 import { KEEP_IN_MEMORY_BYTES } from '../../lib/policy/file-index';
+import { packTenants } from '../../lib/policy/file-jobs';
 import { FileJobRunner, type FileJobRunnerOptions } from '../../lib/policy/off-thread';
 import { tempDir, tenantDoc } from './helpers';
 
@@ -67,6 +68,19 @@ describe('the single policy file’s worker thread (off-thread.ts)', function ()
       assert.equal(await source.reload(), true);
       const entry = source.peek('t7');
       assert.ok(entry?.state === 'ready' && entry.tenant.mfa.enabled === false, 'the change is in force');
+      assert.deepEqual(source.jobsRan, { worker: 1, inline: 0, fallback: 0 });
+      await nextTick();
+      assert.deepEqual(seen.warnings, []);
+    });
+
+    it('warms the worker up when a large watched file is opened, without counting it or losing a change', async () => {
+      // The warm-up (one re-index whose answer is dropped) and the reload below meet in the worker back to back,
+      // sharing its read buffer: the reload must still see the change.
+      const source = open('warmed.json', policy(250, 1000), { watch: true, pollIntervalMs: 0 });
+      writeFileSync(tmp.path('warmed.json'), policy(250, 1000, 't9'));
+      assert.equal(await source.reload(), true);
+      const entry = await source.load('t9');
+      assert.ok(entry.state === 'ready' && entry.tenant.mfa.enabled === false, 'the change is in force');
       assert.deepEqual(source.jobsRan, { worker: 1, inline: 0, fallback: 0 });
       await nextTick();
       assert.deepEqual(seen.warnings, []);
@@ -184,6 +198,57 @@ describe('the single policy file’s worker thread (off-thread.ts)', function ()
       assert.deepEqual(jobs.ran, { worker: 0, inline: 0, fallback: 2 });
       assert.equal(told.length, 1, told.join('\n'));
       assert.match(told[0]!, /the policy worker exited/);
+    });
+
+    /** An index job of the runner's file, as a file source sends it. */
+    const indexJob = (path: string) =>
+      ({
+        type: 'index',
+        path,
+        source: path,
+        previous: packTenants(new Map()),
+        lastDigest: undefined,
+        env: {},
+      }) as const;
+
+    it('sends a warm-up to the worker to run unanswered, and counts it nowhere', async () => {
+      const received: unknown[] = [];
+      const jobs = runner({
+        startWorker: () => {
+          const echo = new Worker(
+            "const { parentPort } = require('node:worker_threads'); parentPort.on('message', (m) => parentPort.postMessage({ echo: m }));",
+            { eval: true },
+          );
+          echo.on('message', (message: { echo: unknown }) => received.push(message.echo));
+          return echo;
+        },
+      });
+      jobs.warm(indexJob(file));
+      for (let waited = 0; received.length === 0 && waited < 5000; waited += 5)
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      assert.deepEqual(received, [{ warmUp: indexJob(file) }]);
+      assert.deepEqual(jobs.ran, { worker: 0, inline: 0, fallback: 0 });
+    });
+
+    it('runs no warm-up on this thread when the worker cannot start, and warns of nothing until a job runs', async () => {
+      const jobs = runner({
+        startWorker: () => {
+          throw new Error('worker threads are turned off here');
+        },
+      });
+      jobs.warm(indexJob(file));
+      assert.deepEqual(jobs.ran, { worker: 0, inline: 0, fallback: 0 });
+      await nextTick();
+      assert.deepEqual(seen.warnings, []);
+    });
+
+    it('keeps the real worker working after a warm-up that fails (the file is gone)', async () => {
+      const jobs = runner({});
+      jobs.warm(indexJob(tmp.path('missing.json')));
+      await readAcme(jobs);
+      assert.deepEqual(jobs.ran, { worker: 1, inline: 0, fallback: 0 });
+      await nextTick();
+      assert.deepEqual(seen.warnings, []);
     });
 
     it('uses the worker, and warns of nothing, when it works; inline jobs never start one', async () => {

@@ -231,18 +231,22 @@ describe('writeTenant (S48)', function () {
           { cwd: ROOT },
         );
         let writes = 0;
+        let exited = false;
+        let stderr = '';
         child.stdout.on('data', (chunk: Buffer) => (writes += chunk.toString().split('wrote').length - 1));
-        await new Promise((resolve) => {
-          const wait = setInterval(() => {
-            if (writes >= 2 + round) {
-              clearInterval(wait);
-              resolve(undefined);
-            }
-          }, 1);
-        });
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        child.once('exit', () => (exited = true));
+        // Until the writer has written a few times; bounded, and a writer that stops early fails the test.
+        const deadline = Date.now() + 20_000;
+        while (writes < 2 + round && !exited && Date.now() < deadline)
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        assert.ok(
+          writes >= 2 + round,
+          `round ${round}: the writer wrote ${writes} times (${exited ? 'it exited' : 'still running'}): ${stderr}`,
+        );
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 30));
         child.kill('SIGKILL');
-        await new Promise((resolve) => child.once('exit', resolve));
+        if (!exited) await new Promise((resolve) => child.once('exit', resolve));
         const text = readFileSync(file, 'utf8');
         assert.ok(
           expected.has(JSON.stringify(JSON.parse(text))),
