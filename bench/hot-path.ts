@@ -22,11 +22,13 @@ export interface HotPathOptions {
 }
 
 export type Store = 'memory' | 'redis';
-export type HotVariant = 'a' | 'layer' | 'carry' | 'verified' | 'exempt';
+export type HotVariant = 'a' | 'layer' | 'loaded' | 'carry' | 'verified' | 'exempt';
 
 export const HOT_VARIANTS: Readonly<Record<HotVariant, string>> = {
   a: '(a) express + express-session',
   layer: '(a″) (a) + one middleware that only calls next(), where duoMfa would be',
+  loaded:
+    '(a‴) (a″) in a process that has also loaded express-duo-mfa and made the duoMfa() of (b), not mounted',
   carry: "(a′) same as (a), the session also holding a verified user's duoMfa data",
   verified: '(b) (a) + duoMfa, Duo-verified user',
   exempt: '(b) (a) + duoMfa, user the policy exempts',
@@ -95,10 +97,14 @@ export async function runHotPath(options: HotPathOptions): Promise<HotPathResult
   const ownTime: OwnTime[] = [];
   try {
     for (const store of ['memory', 'redis'] as const) {
-      const apps = await Promise.all([startApp(options, store, false), startApp(options, store, true)]);
+      const apps = await Promise.all([
+        startApp(options, store, 'a'),
+        startApp(options, store, 'b'),
+        startApp(options, store, 'loaded'),
+      ]);
       try {
         const layer = await startLayerApp(options, store, apps[0]);
-        const variants = await prepare(apps[0], layer, apps[1], options, pools);
+        const variants = await prepare({ a: apps[0], layer, loaded: apps[2], b: apps[1] }, options, pools);
         process.stdout.write(`  hot path, ${store} store: warm-up`);
         for (const variant of variants) await measure(loader, variant, options.warmupSeconds);
         const rounds: Round[] = [];
@@ -131,12 +137,15 @@ export async function runHotPath(options: HotPathOptions): Promise<HotPathResult
   }
 }
 
-async function startApp(options: HotPathOptions, store: Store, withMfa: boolean): Promise<App> {
-  const name = `server (${store}${withMfa ? ', duoMfa' : ''})`;
+/** (a), (b), or (a‴): each in a server process of its own. */
+async function startApp(options: HotPathOptions, store: Store, kind: 'a' | 'b' | 'loaded'): Promise<App> {
+  const name = `server (${store}${kind === 'b' ? ', duoMfa' : kind === 'loaded' ? ', duoMfa not mounted' : ''})`;
   const server = await Child.start(name, join(__dirname, 'server.ts'));
   const port = await server.call<number>('hot', {
     store,
-    withMfa,
+    withMfa: kind === 'b',
+    layer: kind === 'loaded',
+    loaded: kind === 'loaded',
     apiHost: options.emulator.apiHost,
     ca: options.emulator.ca,
     prefix: options.prefix,
@@ -170,9 +179,7 @@ interface HostState {
 
 /** Signs in one browser per connection and checks each variant answers as it should before measuring it. */
 async function prepare(
-  a: App,
-  layer: App,
-  b: App,
+  { a, layer, loaded, b }: { a: App; layer: App; loaded: App; b: App },
   options: HotPathOptions,
   pools: Pools,
 ): Promise<Variant[]> {
@@ -186,6 +193,7 @@ async function prepare(
     );
   const plain = await sessions((browser, i) => signIn(browser, a.base, requiredUser(`a${i}`)));
   const layered = await sessions((browser, i) => signIn(browser, layer.base, requiredUser(`l${i}`)));
+  const holding = await sessions((browser, i) => signIn(browser, loaded.base, requiredUser(`h${i}`)));
   const verified = await sessions((browser, i) =>
     loginWithDuo(browser, b.base, requiredUser(`v${i}`), options.emulator.url),
   );
@@ -198,6 +206,7 @@ async function prepare(
 
   await expectState(plain, a.base, (state) => state.user !== null && state.mfa === null);
   await expectState(layered, layer.base, (state) => state.user !== null && state.mfa === null);
+  await expectState(holding, loaded.base, (state) => state.user !== null && state.mfa === null);
   await expectState(carrying, a.base, (state) => JSON.stringify(state.session) === carry);
   await expectState(verified, b.base, (state) => state.mfa?.verified === true && state.mfa.required);
   await expectState(exempt, b.base, (state) => state.mfa?.verified === false && !state.mfa.required);
@@ -211,6 +220,7 @@ async function prepare(
   return [
     variant('a', a, plain),
     variant('layer', layer, layered),
+    variant('loaded', loaded, holding),
     variant('carry', a, carrying),
     variant('verified', b, verified),
     variant('exempt', b, exempt),

@@ -24,6 +24,11 @@ export interface HotApp extends DuoSetup {
   readonly withMfa: boolean;
   /** Without duoMfa: one middleware that only calls next() where duoMfa would be, as a floor for (b). */
   readonly layer?: boolean;
+  /**
+   * With `layer`: the process also loads express-duo-mfa and makes the same duoMfa() instance as (b), but does not
+   * mount it — what holding the library costs a process, apart from what the middleware does per request.
+   */
+  readonly loaded?: boolean;
 }
 
 /** Ports of the login apps: duoMfa, and the hand-written integration. */
@@ -90,6 +95,12 @@ serveParent({
       redis: setup.store === 'redis' ? await redisClient() : undefined,
     };
     if (setup.withMfa) return listen(withMfa(host, setup));
+    if (setup.loaded) {
+      return listen((baseUrl) => {
+        withMfa(host, setup)(baseUrl); // made, kept (closed with the others), never mounted
+        return hostApp(host, (app) => app.use(passOn));
+      });
+    }
     return listen(() => (setup.layer ? hostApp(host, (app) => app.use(passOn)) : hostApp(host)));
   },
 

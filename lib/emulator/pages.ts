@@ -92,6 +92,7 @@ export function renderPage(options: {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <title>${escapeHtml(options.title)}</title>
 <style nonce="${escapeHtml(options.nonce)}">${STYLE}</style>
 </head>
