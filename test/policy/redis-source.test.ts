@@ -346,6 +346,31 @@ describe('Redis policy source', function () {
       assert.equal(results.find((result) => !result.ok)!.code, 'ERR_SETTINGS_CONFLICT');
     });
 
+    it('a write made before the first read of the tenant list is listed and in force once ready(), and stays', async () => {
+      const { changes, options } = recorder();
+      const source = openTenantSource(redisPolicy(redis, { prefix, checkIntervalMs: 0 }), options);
+      sources.push(source);
+      // Not awaited: the source subscribes (its own connection) before it reads the tenant list, so this write is
+      // applied while the list is still unknown (the case where one tenant's news must not pass for the list).
+      const writing = source.writeTenant('initech', globex(), { expectedVersion: null });
+      await source.ready();
+      const version = await writing;
+      assert.equal(version, tenantVersion(globex()));
+      assert.deepEqual(source.tenantIds(), ['acme', 'globex', 'initech']);
+      assert.equal(source.defaultTenant(), 'acme');
+      assert.equal(ready(source.peek('initech') ?? (await source.load('initech'))).tenant.version, version);
+      // Its own notification, then a full comparison of the index, change nothing and remove nothing.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await (source as unknown as { sync(): Promise<void> }).sync();
+      assert.deepEqual(source.tenantIds(), ['acme', 'globex', 'initech']);
+      assert.equal(ready(source.peek('initech')).tenant.version, version);
+      assert.deepEqual(
+        changes.flatMap((change) => change.tenants).filter((tenant) => tenant.version === null),
+        [],
+        'no tenant reported removed',
+      );
+    });
+
     it('readTenant returns the value as stored, with its version', async () => {
       const source = await open();
       assert.deepEqual(await source.readTenant('acme'), { version: tenantVersion(acme()), raw: acme() });
