@@ -35,23 +35,26 @@ equal", not "met" or "missed".
 - **Hot path: not met (memory store 0.81 verified, 0.88 exempt of bare express-session; target 0.97).** New in this
   round: variant (a‴), the no-op-middleware app in a process that has also loaded express-duo-mfa and made the same
   duoMfa() as (b) without mounting it. It separates what *holding* the library costs a process from what the
-  middleware does per request. Holding it: 0.97 of (a) in this run, 0.93 (memory) and 0.92 (Redis) in a
-  hot-path-only run just before it. The cost lands in the garbage collector, not in our code: the library adds about
-  5 MB of heap to the tiny host app (zod 2.9 MB of it, then pino, jose, the proxy agent, our own code; the instance
-  itself 0.4 MB; the Duo client is loaded in (a) too), and V8 then lets more promoted garbage build up between full
-  collections, which makes every young-generation collection dearer (scavenges of 10 ms instead of 4 ms under
-  \`--trace-gc\` in a scratch run outside this bench). In other scratch runs, 16 MB of plain objects held by (a)
-  slowed it the same way, and with a host heap of 50 MB (closer to a real app) every variant slowed and the
-  difference with and without duoMfa was +43 and −4 µs of CPU per request in two runs: within this VM's noise. What
-  the middleware does per request, (b) against (a‴): 0.95 verified and 1.05 exempt in this run, 0.86 / 0.88 in the
-  hot-path-only run. Inside the middleware: 6–8 µs median timed in the server (the timer's own cost and cold caches
-  included); called directly in one process (\`npx tsx bench/gate.ts\`, 1,000 sessions cycled, no HTTP) its code
-  takes 0.8 µs a call for a verified user and 1.4 µs for an exempt one. Almost all of the 40–60 µs more server CPU
-  per request that the rounds show lies outside the middleware's own code. The profiles also charge the verified
-  user's session data to express-session (hash and MemoryStore's JSON.parse of a session twice the size: about 16 µs
-  per request in the (a) → (a′) profiles, but only 0–8 µs in the measured rounds). Not tried: keeping the
-  verification in the session as one compact string (smaller to parse and hash; it changes the stored format);
-  loading zod only when a policy is checked.
+  middleware does per request. Holding it: 0.97 of (a) in this run, 0.93 (memory store) and 0.92 (Redis) in a
+  hot-path-only run just before it, 0.86 (memory) in another one an hour later — where the middleware itself then
+  measured 0.99 (verified) and 1.00 (exempt) of (a‴): on that run the whole gap to (a) was the library being there,
+  none of it the middleware's work per request. The cost lands in the garbage collector, not in our code: the
+  library adds about 5 MB of heap to the tiny host app (zod 2.9 MB of it, then pino, jose, the proxy agent, our own
+  code; the instance itself 0.4 MB; the Duo client is loaded in (a) too), and V8 then lets more promoted garbage
+  build up between full collections, which makes every young-generation collection dearer (scavenges of 10 ms
+  instead of 4 ms under \`--trace-gc\` in a scratch run outside this bench). In other scratch runs, 16 MB of plain
+  objects held by (a) slowed it the same way, and with a host heap of 50 MB (closer to a real app) every variant
+  slowed and the difference with and without duoMfa was +43 and −4 µs of CPU per request in two runs: within this
+  VM's noise. What the middleware does per request, (b) against (a‴), memory store: 0.95 verified and 1.05 exempt in
+  this run, 0.86 / 0.88 and 0.99 / 1.00 in the two hot-path-only runs. Inside the middleware: 6–8 µs median timed in
+  the server (the timer's own cost and cold caches included); called directly in one process (\`npx tsx
+  bench/gate.ts\`, 1,000 sessions cycled, no HTTP) its code takes 0.8 µs a call for a verified user and 1.4 µs for
+  an exempt one. Almost all of the 40–60 µs more server CPU per request that the rounds show lies outside the
+  middleware's own code. The profiles also charge the verified user's session data to express-session (hash and
+  MemoryStore's JSON.parse of a session twice the size: about 16 µs per request in the (a) → (a′) profiles, but only
+  0–8 µs in the measured rounds). Not tried: keeping the verification in the session as one compact string (smaller
+  to parse and hash; it changes the stored format); checking policies without zod (2.9 MB of the 5; loading it later
+  would not help, since every policy form checks a tenant before its first decision).
 - **Logins: not met in this run: 0.84 of the hand-written integration's logins/s (0.92 in the run before), 1.26×
   its server CPU per login (≤ 1.1) and 13 Redis commands per login against 7 (≤ 9).** The profiles put the CPU
   difference in socket writes (the extra Redis round trips and their replies) more than in duoMfa's own code.
