@@ -3,6 +3,7 @@
 // its own paths. Prints ns per request, variants alternating; no pass/fail.
 
 import { Router, type NextFunction, type Request, type Response } from 'express';
+import { median } from './common';
 
 const START = '/duo/start';
 const CALLBACK = '/duo/callback';
@@ -52,6 +53,7 @@ for (let round = 0; round < 5; round++) {
   for (const [name, handler] of Object.entries(variants)) results.get(name)!.push(measure(handler, 200_000));
 }
 for (const [name, rounds] of results) {
-  const median = [...rounds].sort((a, b) => a - b)[Math.floor(rounds.length / 2)]!;
-  console.log(`${name.padEnd(44)} ${median.toFixed(0).padStart(6)} ns/request (median of ${rounds.length})`);
+  console.log(
+    `${name.padEnd(44)} ${median(rounds).toFixed(0).padStart(6)} ns/request (median of ${rounds.length})`,
+  );
 }

@@ -5,6 +5,7 @@
 
 import type { NextFunction, Request, Response } from 'express';
 import { duoMfa } from '../lib/index';
+import { median } from './common';
 import { exemptUser, httpPolicy, requiredUser } from './fixtures';
 
 const SESSIONS = 1_000;
@@ -67,8 +68,9 @@ async function main(): Promise<void> {
     for (const [name, requests] of Object.entries(variants)) results.get(name)!.push(measure(requests, 500));
   }
   for (const [name, rounds] of results) {
-    const median = [...rounds].sort((a, b) => a - b)[Math.floor(rounds.length / 2)]!;
-    console.log(`${name.padEnd(26)} ${median.toFixed(0).padStart(6)} ns/call (median of ${rounds.length})`);
+    console.log(
+      `${name.padEnd(26)} ${median(rounds).toFixed(0).padStart(6)} ns/call (median of ${rounds.length})`,
+    );
   }
   mfa.close();
 }

@@ -144,7 +144,6 @@ async function startApp(options: HotPathOptions, store: Store, kind: 'a' | 'b' |
   const port = await server.call<number>('hot', {
     store,
     withMfa: kind === 'b',
-    layer: kind === 'loaded',
     loaded: kind === 'loaded',
     apiHost: options.emulator.apiHost,
     ca: options.emulator.ca,

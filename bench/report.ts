@@ -105,7 +105,7 @@ export function verdicts(results: RunResults): Verdict[] {
         out.push({
           what: `${what}, for reference: against the same process without mounting (req/s, b/a‴)`,
           figures: `${n0(b.rps)} vs ${n0(loaded.rps)}`,
-          ratio: n2(median(pairedRatios(rounds, variant, 'loaded'))),
+          ratio: n2(hotRatio(rounds, variant, 'loaded')),
           target: 'none',
           met: undefined,
         });
@@ -291,12 +291,12 @@ function hotSection(hot: HotPathResult): string {
 }
 
 /**
- * The headline hot-path ratio: the median over rounds of the variant's req/s divided by (a)'s in the same round.
- * Rounds alternate the variants a few seconds apart, so each pair shares the machine's state of the moment;
- * the ratio of the two medians (also printed) mixes rounds run under different load.
+ * The headline hot-path ratio: the median over rounds of the variant's req/s divided by (a)'s (or `base`'s) in the
+ * same round. Rounds alternate the variants a few seconds apart, so each pair shares the machine's state of the
+ * moment; the ratio of the two medians (also printed) mixes rounds run under different load.
  */
-function hotRatio(rounds: readonly Round[], variant: HotVariant): number {
-  return median(pairedRatios(rounds, variant));
+function hotRatio(rounds: readonly Round[], variant: HotVariant, base: HotVariant = 'a'): number {
+  return median(pairedRatios(rounds, variant, base));
 }
 
 /** b/a of each round, pairing the variant's round with the (a) (or `base`) round measured next to it. */

@@ -25,8 +25,8 @@ export interface HotApp extends DuoSetup {
   /** Without duoMfa: one middleware that only calls next() where duoMfa would be, as a floor for (b). */
   readonly layer?: boolean;
   /**
-   * With `layer`: the process also loads express-duo-mfa and makes the same duoMfa() instance as (b), but does not
-   * mount it — what holding the library costs a process, apart from what the middleware does per request.
+   * (a″)'s app in a process that also loads express-duo-mfa and makes the same duoMfa() instance as (b), but does
+   * not mount it — what holding the library costs a process, apart from what the middleware does per request.
    */
   readonly loaded?: boolean;
 }
