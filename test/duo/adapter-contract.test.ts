@@ -100,7 +100,10 @@ describe('Duo adapter contract with @duosecurity/duo_universal', () => {
         assert.match(url, /^https:\/\/127\.0\.0\.1:1\/oauth\/v1\/authorize\?/);
         const client = (adapter as any).clients.values().next().value;
         const axios = client.axios;
-        assert.equal((axios.defaults.httpsAgent as https.Agent).options.ca, 'x');
+        // duoTls.ca is parsed once into a TLS context every connection shares (not re-parsed per connection).
+        const agentOptions = (axios.defaults.httpsAgent as https.Agent).options;
+        assert.ok(agentOptions.secureContext?.context, 'no shared TLS context for duoTls.ca');
+        assert.equal(agentOptions.rejectUnauthorized, true);
         assert.equal((axios.defaults.httpsAgent as https.Agent).options.keepAlive, true);
         assert.equal(axios.defaults.proxy, false);
         // One request interceptor (the abort signal) and one response interceptor (Duo's clock, FAIL codes).
