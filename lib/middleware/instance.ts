@@ -18,6 +18,8 @@ import type { PageLinks } from './pages';
 
 /** A bypass is reported at most this often per user, so audit logs are not flooded. */
 const BYPASS_EVENT_INTERVAL_MS = 10 * 60_000;
+/** How many (tenant, user, reason) report times are remembered before the memory starts afresh. */
+const BYPASS_REPORTS_KEPT = 10_000;
 
 export class MfaInstance {
   readonly logger: MfaLogger;
@@ -36,7 +38,13 @@ export class MfaInstance {
   readonly links: PageLinks;
   /** `ignore` with each string's segment prefix ("/health" → "/health/") made once, not per request. */
   private readonly ignoreRules: ReadonlyArray<{ readonly path: string; readonly prefix: string } | RegExp>;
-  private readonly bypassReported = new Map<string, number>();
+  /**
+   * When each (tenant, user, reason) bypass was last reported: tenant → username → reason code → time. Nested
+   * rather than one joined key, so an exempt user's request looks up strings it already holds instead of
+   * building, flattening and hashing a new one.
+   */
+  private readonly bypassReported = new Map<string | undefined, Map<string, Map<string, number>>>();
+  private bypassReports = 0;
   private sessionWarningLogged = false;
 
   constructor(readonly config: MfaConfig) {
@@ -115,17 +123,35 @@ export class MfaInstance {
 
   /** Emits `mfa.bypassed` for an exempt user, at most once per user and reason every 10 minutes. */
   reportBypass(req: Request, username: string, decision: Decision): void {
-    const key = `${decision.tenant}\0${username}\0${decision.reason.code}`;
     const now = this.config.now();
-    if ((this.bypassReported.get(key) ?? -Infinity) + BYPASS_EVENT_INTERVAL_MS > now) return;
-    if (this.bypassReported.size > 10_000) this.bypassReported.clear();
-    this.bypassReported.set(key, now);
+    const code = decision.reason.code;
+    const reasons = this.bypassReported.get(decision.tenant)?.get(username);
+    if ((reasons?.get(code) ?? -Infinity) + BYPASS_EVENT_INTERVAL_MS > now) return;
+    this.rememberBypassReport(decision.tenant, username, code, now);
     this.events.emit(
       'mfa.bypassed',
       req,
       { tenant: decision.tenant, username },
       { reason: decision.reason.code, detail: decision.reason.detail },
     );
+  }
+
+  private rememberBypassReport(
+    tenant: string | undefined,
+    username: string,
+    code: string,
+    now: number,
+  ): void {
+    if (this.bypassReports >= BYPASS_REPORTS_KEPT) {
+      this.bypassReported.clear();
+      this.bypassReports = 0;
+    }
+    let users = this.bypassReported.get(tenant);
+    if (!users) this.bypassReported.set(tenant, (users = new Map<string, Map<string, number>>()));
+    let reasons = users.get(username);
+    if (!reasons) users.set(username, (reasons = new Map<string, number>()));
+    if (!reasons.has(code)) this.bypassReports++;
+    reasons.set(code, now);
   }
 
   /** Logs, once per instance, why requests are refused for want of a session (S35, S39). */

@@ -1,6 +1,6 @@
 // Pure MFA decisions: is Duo required for this user now, and why. No I/O, O(number of the user's roles).
 
-import { canonicalName } from '../util/names';
+import { canonicalName, quoted } from '../util/names';
 import type {
   CompiledPolicy,
   CompiledTenant,
@@ -64,7 +64,7 @@ export function decideTenant(
     const detail =
       tenantId === undefined
         ? 'the user has no tenant and the policy has no defaultTenant'
-        : `tenant ${JSON.stringify(tenantId)} is not in the policy`;
+        : `tenant ${quoted(tenantId)} is not in the policy`;
     return result(true, 'unknown_tenant', detail, undefined, UNKNOWN_TENANT_SCOPE);
   }
 
@@ -80,36 +80,36 @@ export function decideTenant(
   const grace = mfa.enforceFrom !== undefined && now < mfa.enforceFrom ? mfa.enforceFrom : undefined;
 
   if (!mfa.enabled) {
-    const detail = `MFA is turned off for tenant ${JSON.stringify(tenant.id)}`;
+    const detail = `MFA is turned off for tenant ${quoted(tenant.id)}`;
     return result(false, 'mfa_disabled', detail, tenant.id, trustedEndpoints);
   }
   if (mfa.staffExcluded.has(username)) {
-    const detail = `${JSON.stringify(username)} is in staffExcluded`;
+    const detail = `${quoted(username)} is in staffExcluded`;
     return result(false, 'staff_excluded', detail, tenant.id, trustedEndpoints);
   }
   const bypass = mfa.temporaryBypass.get(username);
   if (bypass !== undefined && now < bypass.until) {
     const until = new Date(bypass.until).toISOString();
-    const detail = `${JSON.stringify(username)} has a temporary bypass until ${until} (${bypass.reason})`;
+    const detail = `${quoted(username)} has a temporary bypass until ${until} (${bypass.reason})`;
     return result(false, 'temporary_bypass', detail, tenant.id, trustedEndpoints);
   }
   if (mfa.rolesIncluded.size === 0 && mfa.staffIncluded.size === 0) {
-    const detail = `tenant ${JSON.stringify(tenant.id)} asks everyone (rolesIncluded and staffIncluded are both empty)`;
+    const detail = `tenant ${quoted(tenant.id)} asks everyone (rolesIncluded and staffIncluded are both empty)`;
     return result(true, 'all_staff', detail, tenant.id, trustedEndpoints, grace);
   }
   const role = mfa.rolesIncluded.size === 0 ? undefined : firstRoleIn(user.roles, mfa.rolesIncluded);
   if (role !== undefined) {
-    const detail = `role ${JSON.stringify(role)} is in rolesIncluded`;
+    const detail = `role ${quoted(role)} is in rolesIncluded`;
     return result(true, 'role_included', detail, tenant.id, trustedEndpoints, grace);
   }
   if (mfa.staffIncluded.has(username)) {
-    const detail = `${JSON.stringify(username)} is in staffIncluded`;
+    const detail = `${quoted(username)} is in staffIncluded`;
     return result(true, 'staff_included', detail, tenant.id, trustedEndpoints, grace);
   }
   const roles = canonicalRoles(user.roles);
   const roleText =
     roles.length === 0 ? 'has no roles' : `none of their roles (${roles.join(', ')}) is in rolesIncluded`;
-  const detail = `${JSON.stringify(username)} is not in staffIncluded and ${roleText}`;
+  const detail = `${quoted(username)} is not in staffIncluded and ${roleText}`;
   return result(false, 'not_included', detail, tenant.id, trustedEndpoints);
 }
 

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { startDuoEmulator } from '../../lib/emulator/index';
-import { ALL_APPS, createTestApp, eventsOf, testPolicy, type TestApp } from '../helpers/app';
+import { ALL_APPS, createTestApp, eventsOf, GLOBEX_APP, testPolicy, type TestApp } from '../helpers/app';
 import { agentFor, beginMfa, completeMfa, duoAnswers, login } from '../helpers/flow';
 
 type Emulator = Awaited<ReturnType<typeof startDuoEmulator>>;
@@ -116,6 +116,44 @@ describe('duoMfa middleware flows (memory store)', () => {
         assert.equal(bypassed[0]?.reason, code);
       });
     }
+
+    it('reports each exempt user and reason once per 10 minutes, each on its own', async () => {
+      t.close();
+      let clock = Date.now();
+      // globex turned off too: the same name and reason in two tenants are two people.
+      const policy = testPolicy(emulator.apiHost, {
+        globex: { mfa: { enabled: false }, duo: { ...GLOBEX_APP, apiHost: emulator.apiHost } },
+      });
+      t = createTestApp({ emulator, policy, options: { now: () => clock } });
+      const visit = async (user: { username: string; tenant: string; roles: string[] }) => {
+        const agent = agentFor(t.app);
+        await login(agent, user);
+        await agent.get('/api/data').expect(200);
+        await agent.get('/api/data').expect(200);
+      };
+      const reported = () =>
+        eventsOf(t.events, 'mfa.bypassed').map((e) => `${e.tenant}/${e.username}/${e.reason}`);
+      await visit({ username: 'carol', tenant: 'acme', roles: ['support'] });
+      await visit({ username: 'bob', tenant: 'initech', roles: ['admin'] });
+      await visit({ username: 'carol', tenant: 'acme', roles: ['support'] });
+      assert.deepEqual(reported(), ['acme/carol/not_included', 'initech/bob/mfa_disabled']);
+      // The same name and reason in another tenant is another person; the same person for another reason is news.
+      await visit({ username: 'bob', tenant: 'globex', roles: ['admin'] });
+      await visit({ username: 'Frank', tenant: 'acme', roles: ['support'] });
+      await visit({ username: 'frank', tenant: 'acme', roles: ['support'] });
+      assert.deepEqual(reported().slice(2), ['globex/bob/mfa_disabled', 'acme/frank/temporary_bypass']);
+      clock += 10 * 60_000 - 1;
+      await visit({ username: 'carol', tenant: 'acme', roles: ['support'] });
+      assert.equal(reported().length, 4, 'reported again within 10 minutes');
+      clock += 1;
+      await visit({ username: 'carol', tenant: 'acme', roles: ['support'] });
+      assert.deepEqual(reported().slice(4), ['acme/carol/not_included']);
+      // Once frank's bypass has run out he is exempt for another reason: reported for it at once.
+      clock = Date.parse('2999-01-01T00:00:00Z');
+      await visit({ username: 'frank', tenant: 'acme', roles: ['support'] });
+      await visit({ username: 'frank', tenant: 'acme', roles: ['support'] });
+      assert.deepEqual(reported().slice(5), ['acme/frank/not_included']);
+    });
 
     it('passes requests from visitors who have not signed in yet', async () => {
       const res = await agentFor(t.app).get('/').expect(200);
