@@ -71,6 +71,9 @@ export class MfaInstance {
             ...(change.defaultTenant !== undefined ? { defaultTenant: change.defaultTenant } : {}),
           },
         ),
+      // The worker thread's fallback and a throwing callback reach the app's logger, not stderr.
+      onWarning: (message, code) => this.logger.warn({ code }, message),
+      ...(config.startPolicyWorker ? { startWorker: config.startPolicyWorker } : {}),
       onInvalid: (error) =>
         this.events.emit(
           'policy.invalid',

@@ -1,5 +1,6 @@
 // The one place that reads duoMfa() options: validates them once and returns a frozen, fully defaulted config.
 
+import type { Worker } from 'node:worker_threads';
 import type { Request } from 'express';
 import { parseSecretsKey, type SecretsKey } from '../policy/secrets';
 import type { RedisLike } from '../stores/types';
@@ -111,6 +112,8 @@ export interface TestingHooks {
   readonly now?: () => number;
   /** Environment used to resolve `{ "env": "NAME" }` secrets. Default `process.env`. */
   readonly env?: NodeJS.ProcessEnv;
+  /** Starts the policy file's worker thread (one that fails: the main-thread fallback and its warning). */
+  readonly startPolicyWorker?: () => Worker;
 }
 
 export type { MfaLogger } from './events';
@@ -143,6 +146,8 @@ export interface MfaConfig {
   readonly onEvent: ((event: AuditEvent) => void) | undefined;
   readonly env: NodeJS.ProcessEnv;
   readonly now: () => number;
+  /** TestingHooks.startPolicyWorker, when given. */
+  readonly startPolicyWorker?: () => Worker;
 }
 
 const KNOWN_OPTIONS = [
@@ -249,6 +254,7 @@ export function parseOptions(input: unknown, hooks: TestingHooks = {}): MfaConfi
     onEvent: optionalFunction<(event: AuditEvent) => void>('onEvent', options.onEvent),
     env: hooks.env ?? process.env,
     now: hooks.now ?? Date.now,
+    ...(hooks.startPolicyWorker ? { startPolicyWorker: hooks.startPolicyWorker } : {}),
   });
 }
 

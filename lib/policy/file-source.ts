@@ -19,7 +19,13 @@ import { withFileLock } from './lock';
 import { FileJobRunner, type JobCounts } from './off-thread';
 import { readError } from './read';
 import { storedTenant, type StoredTenant, type WriteTenantOptions } from './source';
-import { TenantCache, type Fetched, type TenantChange, type TenantSourceOptions } from './tenant-cache';
+import {
+  TenantCache,
+  warnOperator,
+  type Fetched,
+  type TenantChange,
+  type TenantSourceOptions,
+} from './tenant-cache';
 import { FileReloads, statSignature } from './file-watch';
 
 /** Files up to this size are re-indexed on the main thread (a few ms); larger ones in the worker. */
@@ -82,7 +88,11 @@ export class FileTenantSource extends TenantCache {
     // warmed up with one re-index of its own (its answer dropped), so the first change finds its read buffer and
     // code ready.
     const large = bytes.length > INLINE_BYTES && (options.watch ?? true);
-    this.runner = new FileJobRunner({ keepAlive: large });
+    this.runner = new FileJobRunner({
+      keepAlive: large,
+      ...(options.startWorker ? { startWorker: options.startWorker } : {}),
+      onFallback: (message) => warnOperator(options, message, 'DUO_MFA_POLICY_WORKER'),
+    });
     if (large) this.runner.warm(this.indexJob(bytes.length, false));
 
     this.reloads = new FileReloads(this.path, (force) => this.reloadOnce(force), options, statBefore);

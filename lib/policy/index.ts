@@ -45,7 +45,7 @@ export { policyJsonSchema } from './json-schema';
 
 export type { CompileOptions, PolicyValidation, TenantValidation, TenantValidationOptions } from './compile';
 export type { OpenPolicyOptions } from './load';
-export type { PolicyChange, PolicyInput, TenantChange, TenantSourceOptions } from './open';
+export type { PolicyChange, PolicyInput, PolicyWarningCode, TenantChange, TenantSourceOptions } from './open';
 export type { StoredTenant, TenantEntry, TenantSource, WriteTenantOptions } from './source';
 export type {
   PolicyRedis,

@@ -10,7 +10,7 @@ import { isRedisPolicy, RedisTenantSource, type RedisPolicy } from './redis';
 import type { TenantSource } from './source';
 import type { TenantSourceOptions } from './tenant-cache';
 
-export type { PolicyChange, TenantChange, TenantSourceOptions } from './tenant-cache';
+export type { PolicyChange, PolicyWarningCode, TenantChange, TenantSourceOptions } from './tenant-cache';
 
 /** What the `policy` option may be: a file path, a directory path, what redisPolicy() returns, or a parsed object. */
 export type PolicyInput = string | RedisPolicy | object;

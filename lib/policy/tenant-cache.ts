@@ -1,5 +1,6 @@
 // The per-tenant cache every policy source shares: compile on first use, one load at a time, last good kept (S49).
 
+import type { Worker } from 'node:worker_threads';
 import { type DuoMfaError } from '../errors';
 import { tenantIssues, validateTenant } from './compile';
 import { policyInvalidError } from './issues';
@@ -66,6 +67,35 @@ export interface TenantSourceOptions {
    * off. Default 2000.
    */
   pollIntervalMs?: number;
+  /**
+   * Told what an operator should know that is neither an invalid tenant nor an outage: the policy file's worker
+   * thread cannot run, so its jobs run on the main thread (`DUO_MFA_POLICY_WORKER`), or an onChange / onInvalid
+   * callback threw (`DUO_MFA_POLICY_CALLBACK`). Default: a process warning with that code.
+   */
+  onWarning?(message: string, code: PolicyWarningCode): void;
+  /** Starts the single file's worker thread. Default: the bundled worker. A seam for tests (one that fails). */
+  startWorker?: () => Worker;
+}
+
+/** The codes onWarning() is told. */
+export type PolicyWarningCode = 'DUO_MFA_POLICY_WORKER' | 'DUO_MFA_POLICY_CALLBACK';
+
+/**
+ * Tells `options.onWarning`, or else emits a process warning with the code. Never throws: an onWarning that throws
+ * leaves the process warning.
+ *
+ * @example
+ * ```ts
+ * warnOperator(options, 'the worker thread cannot run', 'DUO_MFA_POLICY_WORKER');
+ * ```
+ */
+export function warnOperator(options: TenantSourceOptions, message: string, code: PolicyWarningCode): void {
+  try {
+    if (options.onWarning) return options.onWarning(message, code);
+  } catch {
+    // Fall through to the process warning: a policy source never throws from reporting.
+  }
+  process.emitWarning(message, { code });
 }
 
 /** What a source's store says about one tenant. */
@@ -436,9 +466,8 @@ export abstract class TenantCache implements TenantSource {
     try {
       callback();
     } catch (error) {
-      process.emitWarning(
-        `express-duo-mfa: a policy callback threw: ${error instanceof Error ? error.message : String(error)}`,
-      );
+      const message = `express-duo-mfa: a policy callback threw: ${error instanceof Error ? error.message : String(error)}`;
+      warnOperator(this.options, message, 'DUO_MFA_POLICY_CALLBACK');
     }
   }
 

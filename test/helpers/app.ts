@@ -1,6 +1,9 @@
 // A host app for middleware tests: express-session (memory or connect-redis + ioredis), a password-less login
 // route, a few protected routes, and duoMfa() wired to an emulator. Captures events and logs.
 
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { RedisStore as ConnectRedisStore } from 'connect-redis';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -59,6 +62,18 @@ export function testPolicy(apiHost: string, overrides: Record<string, unknown> =
       },
       ...overrides,
     },
+  };
+}
+
+/** `policy` written to duo-mfa.json in a fresh temporary directory: write() replaces it, remove() deletes both. */
+export function policyFile(policy: object): { file: string; write(next: object): void; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'duo-mfa-policy-'));
+  const file = join(dir, 'duo-mfa.json');
+  writeFileSync(file, JSON.stringify(policy));
+  return {
+    file,
+    write: (next) => writeFileSync(file, JSON.stringify(next)),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
 
@@ -144,7 +159,7 @@ export function createTestApp(options: TestAppOptions): TestApp {
     req.session.destroy((err) => (err ? next(err) : res.status(204).end()));
   });
 
-  const { now, env, ...duoMfaOptions } = options.options ?? {};
+  const { now, env, startPolicyWorker, ...duoMfaOptions } = options.options ?? {};
   const mfa = createDuoMfa(
     {
       policy: options.policy ?? testPolicy(options.emulator.apiHost),
@@ -157,7 +172,7 @@ export function createTestApp(options: TestAppOptions): TestApp {
       ...(options.redis ? { redis: options.redis } : {}),
       ...duoMfaOptions,
     },
-    { now, env },
+    { now, env, ...(startPolicyWorker ? { startPolicyWorker } : {}) },
   );
   app.use(mfa);
 

@@ -3,7 +3,15 @@
 
 import assert from 'node:assert/strict';
 import { startDuoEmulator } from '../../lib/emulator/index';
-import { ALL_APPS, createTestApp, eventsOf, GLOBEX_APP, testPolicy, type TestApp } from '../helpers/app';
+import {
+  ALL_APPS,
+  createTestApp,
+  eventsOf,
+  GLOBEX_APP,
+  policyFile,
+  testPolicy,
+  type TestApp,
+} from '../helpers/app';
 import { agentFor, beginMfa, completeMfa, duoAnswers, login } from '../helpers/flow';
 
 type Emulator = Awaited<ReturnType<typeof startDuoEmulator>>;
@@ -255,25 +263,74 @@ describe('duoMfa middleware flows (memory store)', () => {
       const policy = testPolicy(emulator.apiHost);
       policy.tenants.acme.mfa.rolesIncluded = ['admin'];
       t.close();
-      const { writeFileSync, mkdtempSync, rmSync } = await import('node:fs');
-      const { join } = await import('node:path');
-      const { tmpdir } = await import('node:os');
-      const dir = mkdtempSync(join(tmpdir(), 'duo-mfa-s6-'));
-      const file = join(dir, 'duo-mfa.json');
-      writeFileSync(file, JSON.stringify(policy));
+      const written = policyFile(policy);
       try {
-        t = createTestApp({ emulator, policy: file });
+        t = createTestApp({ emulator, policy: written.file });
         const agent = agentFor(t.app);
         await login(agent, { username: 'carol', roles: ['finance'] });
         await agent.get('/private').set('Accept', 'text/html').expect(200);
         policy.tenants.acme.mfa.rolesIncluded = ['admin', 'finance'];
-        writeFileSync(file, JSON.stringify(policy));
+        written.write(policy);
         const reloaded = await waitFor(() => eventsOf(t.events, 'policy.reloaded').length > 0, 5000);
         assert.ok(reloaded, 'policy.reloaded was not emitted');
         await agent.get('/private').set('Accept', 'text/html').expect(303);
       } finally {
         t.close();
-        rmSync(dir, { recursive: true, force: true });
+        written.remove();
+      }
+    });
+  });
+
+  describe('when the policy file’s worker thread cannot run', () => {
+    it('logs the main-thread fallback through the app’s logger (not stderr) and still applies the change', async () => {
+      // Over 4 MB, so reloads go to the worker: 250 more tenants of 1,000 staff each.
+      const policy = testPolicy(emulator.apiHost);
+      policy.tenants.acme.mfa.rolesIncluded = ['admin'];
+      for (let n = 0; n < 250; n++) {
+        const staffIncluded = Array.from({ length: 1000 }, (_, i) => `user${i}.t${n}@example.com`);
+        policy.tenants[`pad${n}`] = {
+          mfa: { enabled: true, staffIncluded },
+          duo: { ...GLOBEX_APP, apiHost: emulator.apiHost },
+        };
+      }
+      t.close();
+      const size = Buffer.byteLength(JSON.stringify(policy));
+      assert.ok(size > 4 * 1024 * 1024, `only ${size} bytes`);
+      const written = policyFile(policy);
+      const processWarnings: Error[] = [];
+      const onWarning = (warning: Error) => processWarnings.push(warning);
+      process.on('warning', onWarning);
+      try {
+        t = createTestApp({
+          emulator,
+          policy: written.file,
+          options: {
+            startPolicyWorker: () => {
+              throw new Error('worker threads are turned off here');
+            },
+          },
+        });
+        const agent = agentFor(t.app);
+        await login(agent, { username: 'carol', roles: ['finance'] });
+        await agent.get('/private').set('Accept', 'text/html').expect(200);
+        policy.tenants.acme.mfa.rolesIncluded = ['admin', 'finance'];
+        written.write(policy);
+        assert.ok(await waitFor(() => eventsOf(t.events, 'policy.reloaded').length > 0, 15_000), 'no reload');
+        await agent.get('/private').set('Accept', 'text/html').expect(303);
+        const logged = t.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
+        const fallback = logged.filter((line) => line.code === 'DUO_MFA_POLICY_WORKER');
+        assert.equal(fallback.length, 1, 'one warning in the app log');
+        assert.equal(fallback[0]!.level, 40); // pino's warn
+        assert.match(
+          String(fallback[0]!.msg),
+          /worker thread cannot run \(worker threads are turned off here\)/,
+        );
+        await new Promise((resolve) => setImmediate(resolve));
+        assert.deepEqual(processWarnings, []);
+      } finally {
+        process.off('warning', onWarning);
+        t.close();
+        written.remove();
       }
     });
   });

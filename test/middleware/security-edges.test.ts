@@ -2,10 +2,7 @@
 // Duo runs, odd user shapes, and the protections a first review found untested.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import request from 'supertest';
 import { DuoAdapter } from '../../lib/duo/adapter';
 import { startDuoEmulator } from '../../lib/emulator/index';
@@ -16,23 +13,13 @@ import {
   createTestApp,
   eventsOf,
   failingOnce,
+  policyFile,
   testPolicy,
   type TestApp,
 } from '../helpers/app';
 import { agentFor, beginMfa, completeMfa, cookieOf, duoAnswers, login, type Agent } from '../helpers/flow';
 
 type Emulator = Awaited<ReturnType<typeof startDuoEmulator>>;
-
-function policyFile(policy: object): { file: string; write(p: object): void; remove(): void } {
-  const dir = mkdtempSync(join(tmpdir(), 'duo-mfa-edges-'));
-  const file = join(dir, 'duo-mfa.json');
-  writeFileSync(file, JSON.stringify(policy));
-  return {
-    file,
-    write: (p) => writeFileSync(file, JSON.stringify(p)),
-    remove: () => rmSync(dir, { recursive: true, force: true }),
-  };
-}
 
 async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -109,6 +109,69 @@ describe('the single policy file’s worker thread (off-thread.ts)', function ()
       });
     }
 
+    it('tells onWarning, not the process, when a large file’s worker cannot start (DUO_MFA_POLICY_WORKER)', async () => {
+      const told: Array<[string, string]> = [];
+      const source = open('fallback.json', policy(250, 1000), {
+        startWorker: () => {
+          throw new Error('worker threads are turned off here');
+        },
+        onWarning: (message, code) => told.push([code, message]),
+      });
+      writeFileSync(tmp.path('fallback.json'), policy(250, 1000, 't3'));
+      assert.equal(await source.reload(), true);
+      const entry = await source.load('t3');
+      assert.ok(entry.state === 'ready' && entry.tenant.mfa.enabled === false, 'the change is in force');
+      assert.deepEqual(source.jobsRan, { worker: 0, inline: 0, fallback: 1 });
+      assert.equal(told.length, 1);
+      assert.equal(told[0]![0], 'DUO_MFA_POLICY_WORKER');
+      assert.match(told[0]![1], /worker thread cannot run \(worker threads are turned off here\)/);
+      await nextTick();
+      assert.deepEqual(seen.warnings, []);
+    });
+
+    it('tells onWarning when an onChange callback throws (DUO_MFA_POLICY_CALLBACK), and keeps the change', async () => {
+      const told: Array<[string, string]> = [];
+      const source = open('callback.json', policy(3, 10), {
+        onChange: () => {
+          throw new Error('the host’s listener broke');
+        },
+        onWarning: (message, code) => told.push([code, message]),
+      });
+      writeFileSync(tmp.path('callback.json'), policy(3, 10, 't2'));
+      assert.equal(await source.reload(), true);
+      const entry = await source.load('t2');
+      assert.ok(entry.state === 'ready' && entry.tenant.mfa.enabled === false, 'the change is in force');
+      assert.deepEqual(told, [
+        ['DUO_MFA_POLICY_CALLBACK', 'express-duo-mfa: a policy callback threw: the host’s listener broke'],
+      ]);
+    });
+
+    it('falls back to a process warning when onWarning itself throws, and keeps the change', async () => {
+      const warnings: Array<Error & { code?: string }> = [];
+      const listener = (warning: Error & { code?: string }) => warnings.push(warning);
+      process.on('warning', listener);
+      try {
+        const source = open('callback-2.json', policy(3, 10), {
+          onChange: () => {
+            throw new Error('the host’s listener broke');
+          },
+          onWarning: () => {
+            throw new Error('so did its logger');
+          },
+        });
+        writeFileSync(tmp.path('callback-2.json'), policy(3, 10, 't1'));
+        assert.equal(await source.reload(), true);
+        const entry = await source.load('t1');
+        assert.ok(entry.state === 'ready' && entry.tenant.mfa.enabled === false, 'the change is in force');
+        await nextTick();
+        const callback = warnings.filter((warning) => warning.code === 'DUO_MFA_POLICY_CALLBACK');
+        assert.equal(callback.length, 1);
+        assert.match(callback[0]!.message, /a policy callback threw: the host’s listener broke/);
+      } finally {
+        process.off('warning', listener);
+      }
+    });
+
     it('re-indexes a file of 4 MB or less on this thread, without a worker', async () => {
       const text = policy(3, 10);
       assert.ok(Buffer.byteLength(text) <= KEEP_IN_MEMORY_BYTES);
