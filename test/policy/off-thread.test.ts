@@ -11,11 +11,11 @@ import { packTenants } from '../../lib/policy/file-jobs';
 import { FileJobRunner, type FileJobRunnerOptions } from '../../lib/policy/off-thread';
 import { tempDir, tenantDoc } from './helpers';
 
-/** Collects the process warnings about the worker (code DUO_MFA_POLICY_WORKER) while installed. */
-function workerWarnings() {
+/** Collects the process warnings with `code` (by default the worker's, DUO_MFA_POLICY_WORKER) while installed. */
+function processWarnings(code = 'DUO_MFA_POLICY_WORKER') {
   const warnings: Error[] = [];
   const listener = (warning: Error & { code?: string }) => {
-    if (warning.code === 'DUO_MFA_POLICY_WORKER') warnings.push(warning);
+    if (warning.code === code) warnings.push(warning);
   };
   process.on('warning', listener);
   return { warnings, uninstall: () => process.off('warning', listener) };
@@ -28,10 +28,10 @@ describe('the single policy file’s worker thread (off-thread.ts)', function ()
   this.timeout(60_000);
   const tmp = tempDir('duo-mfa-off-thread-');
   const closers: Array<{ close(): void }> = [];
-  let seen: ReturnType<typeof workerWarnings>;
+  let seen: ReturnType<typeof processWarnings>;
 
   beforeEach(() => {
-    seen = workerWarnings();
+    seen = processWarnings();
   });
   afterEach(() => {
     seen.uninstall();
@@ -58,6 +58,19 @@ describe('the single policy file’s worker thread (off-thread.ts)', function ()
       return source;
     }
 
+    /** Rewrites `name` with MFA off for tenant `id`, reloads, and checks the change is in force. */
+    async function turnOffAndReload(
+      source: FileTenantSource,
+      name: string,
+      [count, staff]: readonly [number, number],
+      id: string,
+    ): Promise<void> {
+      writeFileSync(tmp.path(name), policy(count, staff, id));
+      assert.equal(await source.reload(), true);
+      const entry = await source.load(id);
+      assert.ok(entry.state === 'ready' && entry.tenant.mfa.enabled === false, 'the change is in force');
+    }
+
     it('re-indexes a file over 4 MB in the worker thread, not on this one', async () => {
       const text = policy(250, 1000);
       assert.ok(Buffer.byteLength(text) > KEEP_IN_MEMORY_BYTES, `only ${Buffer.byteLength(text)} bytes`);
@@ -77,10 +90,7 @@ describe('the single policy file’s worker thread (off-thread.ts)', function ()
       // The warm-up (one re-index whose answer is dropped) and the reload below meet in the worker back to back,
       // sharing its read buffer: the reload must still see the change.
       const source = open('warmed.json', policy(250, 1000), { watch: true, pollIntervalMs: 0 });
-      writeFileSync(tmp.path('warmed.json'), policy(250, 1000, 't9'));
-      assert.equal(await source.reload(), true);
-      const entry = await source.load('t9');
-      assert.ok(entry.state === 'ready' && entry.tenant.mfa.enabled === false, 'the change is in force');
+      await turnOffAndReload(source, 'warmed.json', [250, 1000], 't9');
       assert.deepEqual(source.jobsRan, { worker: 1, inline: 0, fallback: 0 });
       await nextTick();
       assert.deepEqual(seen.warnings, []);
@@ -117,10 +127,7 @@ describe('the single policy file’s worker thread (off-thread.ts)', function ()
         },
         onWarning: (message, code) => told.push([code, message]),
       });
-      writeFileSync(tmp.path('fallback.json'), policy(250, 1000, 't3'));
-      assert.equal(await source.reload(), true);
-      const entry = await source.load('t3');
-      assert.ok(entry.state === 'ready' && entry.tenant.mfa.enabled === false, 'the change is in force');
+      await turnOffAndReload(source, 'fallback.json', [250, 1000], 't3');
       assert.deepEqual(source.jobsRan, { worker: 0, inline: 0, fallback: 1 });
       assert.equal(told.length, 1);
       assert.equal(told[0]![0], 'DUO_MFA_POLICY_WORKER');
@@ -137,19 +144,14 @@ describe('the single policy file’s worker thread (off-thread.ts)', function ()
         },
         onWarning: (message, code) => told.push([code, message]),
       });
-      writeFileSync(tmp.path('callback.json'), policy(3, 10, 't2'));
-      assert.equal(await source.reload(), true);
-      const entry = await source.load('t2');
-      assert.ok(entry.state === 'ready' && entry.tenant.mfa.enabled === false, 'the change is in force');
+      await turnOffAndReload(source, 'callback.json', [3, 10], 't2');
       assert.deepEqual(told, [
         ['DUO_MFA_POLICY_CALLBACK', 'express-duo-mfa: a policy callback threw: the host’s listener broke'],
       ]);
     });
 
     it('falls back to a process warning when onWarning itself throws, and keeps the change', async () => {
-      const warnings: Array<Error & { code?: string }> = [];
-      const listener = (warning: Error & { code?: string }) => warnings.push(warning);
-      process.on('warning', listener);
+      const callback = processWarnings('DUO_MFA_POLICY_CALLBACK');
       try {
         const source = open('callback-2.json', policy(3, 10), {
           onChange: () => {
@@ -159,16 +161,12 @@ describe('the single policy file’s worker thread (off-thread.ts)', function ()
             throw new Error('so did its logger');
           },
         });
-        writeFileSync(tmp.path('callback-2.json'), policy(3, 10, 't1'));
-        assert.equal(await source.reload(), true);
-        const entry = await source.load('t1');
-        assert.ok(entry.state === 'ready' && entry.tenant.mfa.enabled === false, 'the change is in force');
+        await turnOffAndReload(source, 'callback-2.json', [3, 10], 't1');
         await nextTick();
-        const callback = warnings.filter((warning) => warning.code === 'DUO_MFA_POLICY_CALLBACK');
-        assert.equal(callback.length, 1);
-        assert.match(callback[0]!.message, /a policy callback threw: the host’s listener broke/);
+        assert.equal(callback.warnings.length, 1);
+        assert.match(callback.warnings[0]!.message, /a policy callback threw: the host’s listener broke/);
       } finally {
-        process.off('warning', listener);
+        callback.uninstall();
       }
     });
 
