@@ -12,6 +12,8 @@ export default tseslint.config(
       'bench/.tmp/**',
       '**/*.cjs',
       '**/*.mjs',
+      // The example's browser script is linted (below), without type information.
+      '!example-app/public/*.mjs',
     ],
   },
   js.configs.recommended,
@@ -40,6 +42,20 @@ export default tseslint.config(
       '@typescript-eslint/unbound-method': 'off',
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-unsafe-return': 'off',
+    },
+  },
+  {
+    // Scripts the example app serves to the browser: plain modules with the browser's globals.
+    files: ['example-app/public/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      sourceType: 'module',
+      parserOptions: { projectService: false },
+      globals: Object.fromEntries(
+        ['window', 'document', 'fetch', 'sessionStorage', 'URL', 'setInterval', 'clearInterval'].map(
+          (name) => [name, 'readonly'],
+        ),
+      ),
     },
   },
 );
