@@ -21,11 +21,16 @@ import { tryResolveUser } from './user';
 export function gate(instance: MfaInstance): RequestHandler {
   return function duoMfaGate(req: Request, res: Response, next: NextFunction): void {
     if (instance.isIgnored(req.path)) {
-      forgetIfSignedOut(instance, req);
+      if (sessionOf(req)?.duoMfa !== undefined) {
+        forgetIfSignedOut(instance, req);
+        forgetOnSignOut(instance, req, res);
+      }
       return next();
     }
     const session = requireSession(instance, req, res, next);
     if (!session) return;
+    // Whoever it was for: a verification left behind by an earlier user must not outlive a sign-out either.
+    if (session.duoMfa?.verified !== undefined) forgetOnSignOut(instance, req, res);
     // A throw here (a host getUser that throws or breaks its contract, a bug) is ERR_INTERNAL, never a pass. The
     // next() calls in proceed() are its last step, and Express catches what the handlers after us throw.
     try {
@@ -56,7 +61,7 @@ function gateFailed(
 /**
  * S45 on the paths the gate ignores, which include the host's login: a session that still holds our data but no
  * signed-in user (the host deleted its user instead of destroying the session) forgets it before the host's
- * login handler signs someone in again.
+ * login handler signs someone in again. (And once more when the response ends: see forgetOnSignOut.)
  */
 function forgetIfSignedOut(instance: MfaInstance, req: Request): void {
   const session = sessionOf(req);
@@ -65,15 +70,19 @@ function forgetIfSignedOut(instance: MfaInstance, req: Request): void {
 }
 
 /**
- * S45 for a sign-out handled behind the gate (a POST that deletes the host's user and keeps the session): when
- * the response ends and the session has no user any more, our data goes too — before express-session saves it.
- * Only for requests that can change state (not GET/HEAD), so page views pay nothing.
+ * S45 for a sign-out handled behind the gate (a route that deletes the host's user and keeps the session, on an
+ * ignored path or not, by POST or by a plain GET link): when the response ends and the session has no user any
+ * more, our data goes too — before express-session saves it. Installed for every request whose session holds a
+ * verification, whoever it is for (and on ignored paths, for every session holding our data): a sign-out route is
+ * any route.
  */
 function forgetOnSignOut(instance: MfaInstance, req: Request, res: Response): void {
-  const end = res.end.bind(res) as (...args: unknown[]) => Response;
+  // Not bind(): a bound function costs several times this closure, on every verified request.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
+  const end = res.end as (this: Response, ...args: unknown[]) => Response;
   res.end = function endAfterSignOutCheck(...args: unknown[]) {
     forgetIfSignedOut(instance, req);
-    return end(...args);
+    return end.apply(res, args);
   } as Response['end'];
 }
 
@@ -96,7 +105,6 @@ function proceed(
     return fail(instance, req, res, next, assessment.error, assessment.report);
   const { decision, verification, user } = assessment;
   if (verification) {
-    if (req.method !== 'GET' && req.method !== 'HEAD') forgetOnSignOut(instance, req, res);
     req.duoMfa = new RequestState(
       instance,
       { verified: true, required: decision.required, reason: decision.reason },

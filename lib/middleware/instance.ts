@@ -18,6 +18,9 @@ import type { PageLinks } from './pages';
 
 /** A bypass is reported at most this often per user, so audit logs are not flooded. */
 const BYPASS_EVENT_INTERVAL_MS = 10 * 60_000;
+/** A `.` or `..` segment, an encoded dot, slash or backslash, or a backslash: a path whose meaning decoding changes. */
+const MAY_LEAVE_ITS_PREFIX = /(?:^|\/)\.{1,2}(?:\/|$)|%2e|%2f|%5c|\\/i;
+
 /** How many (tenant, user, reason) report times are remembered before the memory starts afresh. */
 const BYPASS_REPORTS_KEPT = 10_000;
 
@@ -103,6 +106,7 @@ export class MfaInstance {
           // Device insight is written after the response: a failed batch is a log line, never a failed request.
           onDeviceError: (error, count) =>
             this.logger.warn({ err: errorSummary(error), records: count }, 'could not record device insight'),
+          now: config.now,
         })
       : new MemoryStore(config.now, config.deviceLogFile);
   }
@@ -115,11 +119,15 @@ export class MfaInstance {
     this.admin.close();
   }
 
-  /** True for paths the host listed in `ignore`. */
+  /**
+   * True for paths the host listed in `ignore` — unless the path holds a dot segment or an encoded dot, slash or
+   * backslash: what serves it (express.static, a proxy) may decode and normalise it into a path outside the rule
+   * (`/assets/..%2Freports/q3.pdf` is `/reports/q3.pdf`), so it is gated like any other path.
+   */
   isIgnored(path: string): boolean {
     for (const rule of this.ignoreRules) {
       if (rule instanceof RegExp ? rule.test(path) : path === rule.path || path.startsWith(rule.prefix))
-        return true;
+        return !MAY_LEAVE_ITS_PREFIX.test(path);
     }
     return false;
   }

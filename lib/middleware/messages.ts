@@ -2,7 +2,7 @@
 // with the codes in lib/errors.ts).
 
 /** Duo Trusted Endpoints deny reasons (auth_context.reason): all shown on the "device not trusted" page. */
-export const DEVICE_DENY_REASONS: Readonly<Record<string, string>> = {
+export const DEVICE_DENY_REASONS = wordsFor({
   endpoint_is_not_trusted: 'Duo reports that this device is not one your organization trusts.',
   endpoint_is_not_in_management_system:
     'This device is not enrolled in your organization’s device management system (MDM).',
@@ -11,10 +11,10 @@ export const DEVICE_DENY_REASONS: Readonly<Record<string, string>> = {
   endpoint_failed_google_verification: 'This device failed Google’s endpoint verification.',
   invalid_management_certificate_collection_state:
     'The device management certificate on this device could not be read.',
-};
+});
 
 /** Other Duo deny reasons worth their own words. */
-export const DENY_REASONS: Readonly<Record<string, string>> = {
+export const DENY_REASONS = wordsFor({
   user_marked_fraud: 'The sign-in request was reported as fraudulent from your phone.',
   no_response: 'The push was not answered in time.',
   user_cancelled: 'The sign-in was cancelled.',
@@ -32,13 +32,21 @@ export const DENY_REASONS: Readonly<Record<string, string>> = {
   rooted_device: 'Your phone appears to be rooted or jailbroken, which your organization does not allow.',
   no_disk_encryption: 'This device needs disk encryption turned on.',
   invalid_passcode: 'The passcode was not valid.',
-};
+});
 
 /** Duo's callback `error` values, in plain words; anything else is shown as a generic error. */
-export const CALLBACK_ERRORS: Readonly<Record<string, string>> = {
+export const CALLBACK_ERRORS = wordsFor({
   access_denied: 'Duo denied the sign-in.',
   invalid_request: 'Duo could not process the sign-in request.',
   unauthorized_client: 'This application is not allowed to use Duo.',
   server_error: 'Duo had a problem completing the sign-in.',
   temporarily_unavailable: 'Duo is temporarily unavailable.',
-};
+});
+
+/**
+ * A table of plain words looked up by a code that comes from outside (Duo's redirect, Duo's answer): no prototype,
+ * so a code such as "constructor" or "__proto__" finds nothing rather than an object's own text.
+ */
+function wordsFor(entries: Record<string, string>): Readonly<Record<string, string | undefined>> {
+  return Object.freeze(Object.assign(Object.create(null) as Record<string, string>, entries));
+}

@@ -18,20 +18,27 @@ p{line-height:1.5}
 
 const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`;
 
+/** The pages' Content-Security-Policy: nothing from elsewhere, forms to our own origin only. */
+const CSP_DIRECTIVES: Readonly<Record<string, readonly string[]>> = {
+  'default-src': ["'none'"],
+  'style-src': [STYLE_HASH],
+  'img-src': ["'self'"],
+  'base-uri': ["'none'"],
+  'form-action': ["'self'"],
+  'frame-ancestors': ["'none'"],
+};
+
 const secureHeaders = helmet({
-  contentSecurityPolicy: {
-    useDefaults: false,
-    directives: {
-      'default-src': ["'none'"],
-      'style-src': [STYLE_HASH],
-      'img-src': ["'self'"],
-      'base-uri': ["'none'"],
-      'form-action': ["'self'"],
-      'frame-ancestors': ["'none'"],
-    },
-  },
+  contentSecurityPolicy: { useDefaults: false, directives: CSP_DIRECTIVES },
   referrerPolicy: { policy: 'no-referrer' },
 });
+
+/** The same policy with `targets` added to form-action (see PageContent.formTargets). */
+function cspWithFormTargets(targets: readonly string[]): string {
+  return Object.entries(CSP_DIRECTIVES)
+    .map(([name, values]) => [name, ...values, ...(name === 'form-action' ? targets : [])].join(' '))
+    .join(';');
+}
 
 /** Applies the headers every middleware response carries, HTML or JSON. */
 export function applySecurityHeaders(req: Request, res: Response): void {
@@ -74,6 +81,11 @@ export interface PageContent {
   readonly actions: readonly PageAction[];
   /** Seconds-0 refresh to a same-origin URL (the SameSite=Strict bounce). */
   readonly refreshTo?: string;
+  /**
+   * Origins the page's forms may end up at besides our own: a form that POSTs to us and is answered with a
+   * redirect to Duo needs Duo's origin in `form-action` as well (browsers check the redirect against it).
+   */
+  readonly formTargets?: readonly string[];
 }
 
 /** The page's links and buttons, in order. */
@@ -108,7 +120,15 @@ export function renderPage(content: PageContent): string {
 /** Sends one of the middleware's pages, with the headers every middleware response carries. */
 export function sendPage(req: Request, res: Response, status: number, content: PageContent): void {
   applySecurityHeaders(req, res);
+  const targets = (content.formTargets ?? []).flatMap(originOf);
+  if (targets.length > 0) res.setHeader('Content-Security-Policy', cspWithFormTargets(targets));
   res.status(status).type('html').send(renderPage(content));
+}
+
+/** `https://host[:port]` for a URL, or nothing when it is not one (never a CSP source built from odd text). */
+function originOf(url: string): string[] {
+  const origin = URL.canParse(url) ? new URL(url).origin : 'null';
+  return /^https:\/\/(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::\d+)?$/i.test(origin) ? [origin] : [];
 }
 
 /** Links every failure page offers: back to sign-in, and the host's sign-out when configured. */

@@ -31,7 +31,7 @@ export function goToDuo(
   // Before mfa.enforceFrom a person may choose "later" (never for a step-up): offered on our own page.
   const grace = !how.stepUp && assessed.decision.gracePeriodUntil !== undefined;
   if (kind === 'navigation' && !grace) return startDuo(instance, req, res, next, assessed, how);
-  if (kind !== 'other') return askFirst(instance, req, res, how, grace ? assessed : undefined);
+  if (kind !== 'other') return askFirst(instance, req, res, how, assessed, grace);
   sendMfaRequired(req, res, startLocation(instance, how.location, how.stepUp, how.freshFactor));
 }
 
@@ -113,7 +113,8 @@ function askFirst(
   req: Request,
   res: Response,
   how: StartHow,
-  grace: Assessed | undefined,
+  assessed: Assessed,
+  grace: boolean,
 ): void {
   const session = sessionOf(req)!;
   const confirm: StartConfirmation = {
@@ -121,15 +122,18 @@ function askFirst(
     returnTo: how.returnTo,
     stepUp: how.stepUp,
     freshFactor: how.freshFactor ?? true,
-    grace: grace !== undefined,
+    grace,
     at: instance.config.now(),
   };
   session.duoMfa = { ...mfaData(session), confirm };
   const { signOutPath, startPath } = instance.config;
   const signOut = signOutPath ? [{ post: signOutPath, label: 'Sign out' }] : [];
+  // The buttons POST here and we answer 303 to the tenant's Duo: browsers hold that redirect to form-action too.
+  const formTargets = [`https://${assessed.tenant.duo.apiHost}`];
   if (grace) {
-    const date = peopleDate(grace.decision.gracePeriodUntil!);
+    const date = peopleDate(assessed.decision.gracePeriodUntil!);
     return sendPage(req, res, 200, {
+      formTargets,
       title: 'Set up two-factor sign-in',
       paragraphs: [
         `Your organization requires Duo two-factor sign-in from ${date}.`,
@@ -154,6 +158,7 @@ function askFirst(
     });
   }
   sendPage(req, res, 200, {
+    formTargets,
     title: 'Continue to Duo',
     paragraphs: [
       'This page needs your two-factor sign-in with Duo.',

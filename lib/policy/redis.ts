@@ -468,7 +468,14 @@ export class RedisTenantSource extends TenantCache {
     await this.apply(id, this.fetchedOf(id, value), version || undefined, revision);
   }
 
-  /** Applies one tenant's new state (a notification, or our own write). */
+  /**
+   * Applies one tenant's new state (a notification, or our own write) made at `revision`. The source's revision
+   * moves only one step at a time: a write of ours that lands further on had changes before it that this instance
+   * has not seen (another instance's write whose notification is late or lost), so the whole index is compared
+   * once it is applied — else the revision check, finding nothing to do, would never heal them. A revision the
+   * source is already at or past was covered by a look at the whole index, which may hold something newer for
+   * this tenant: the tenant is read again rather than set back.
+   */
   private async apply(
     id: string,
     fetched: Fetched,
@@ -476,7 +483,23 @@ export class RedisTenantSource extends TenantCache {
     revision: string,
     compile = false,
   ): Promise<void> {
-    if (Number(revision) > Number(this.revision ?? 0)) this.revision = revision;
+    if (this.revision !== undefined && Number(revision) <= Number(this.revision)) {
+      const change = await this.refresh(id, undefined, { compile });
+      this.reportChange(change ? [change] : []);
+      return;
+    }
+    const inStep = this.revision !== undefined && Number(revision) === Number(this.revision) + 1;
+    if (inStep) this.revision = revision;
+    await this.applyTenant(id, fetched, version, compile);
+    if (!inStep) await this.sync();
+  }
+
+  private async applyTenant(
+    id: string,
+    fetched: Fetched,
+    version: string | undefined,
+    compile: boolean,
+  ): Promise<void> {
     const ids = new Set(this.tenantIds());
     const changes: TenantChange[] = [];
     if (fetched.kind === 'missing' || version === undefined) {

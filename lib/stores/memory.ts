@@ -13,7 +13,8 @@ export class MemoryStore implements MfaStore {
   private readonly pending = new Map<string, { record: PendingRecord; expiresAt: number }>();
   /** Where taken pending logins were going, for landingOf(). */
   private readonly landings = new Map<string, { returnTo: string; expiresAt: number }>();
-  private readonly challenges = new Map<string, { count: number; resetAt: number }>();
+  /** Each owner's challenges in the sliding window: start times, oldest first, and when the newest leaves it. */
+  private readonly challenges = new Map<string, { starts: number[]; expiresAt: number }>();
   private readonly devices = new Map<string, DeviceRecord[]>();
   private writes = 0;
   /** Appends to the device log run one after another, so lines never interleave. */
@@ -27,17 +28,18 @@ export class MemoryStore implements MfaStore {
   startChallenge(owner: string, windowMs: number, limit: number, pending: PendingLogin): Promise<number> {
     this.sweep();
     const now = this.now();
-    let entry = this.challenges.get(owner);
-    if (!entry || entry.resetAt <= now)
-      this.challenges.set(owner, (entry = { count: 0, resetAt: now + windowMs }));
-    entry.count += 1;
-    if (entry.count <= limit) {
+    const starts = (this.challenges.get(owner)?.starts ?? []).filter((at) => at > now - windowMs);
+    const count = starts.length + 1;
+    if (count <= limit) {
+      starts.push(now);
       this.pending.set(pendingKey(owner, pending.id), {
         record: pending.record,
         expiresAt: now + pending.ttlMs,
       });
     }
-    return Promise.resolve(entry.count);
+    if (starts.length === 0) this.challenges.delete(owner);
+    else this.challenges.set(owner, { starts, expiresAt: starts.at(-1)! + windowMs });
+    return Promise.resolve(count);
   }
 
   takePending(owner: string, id: string, landingTtlMs: number): Promise<PendingRecord | undefined> {
@@ -93,7 +95,7 @@ export class MemoryStore implements MfaStore {
     const now = this.now();
     for (const [id, entry] of this.pending) if (entry.expiresAt <= now) this.pending.delete(id);
     for (const [id, entry] of this.landings) if (entry.expiresAt <= now) this.landings.delete(id);
-    for (const [key, entry] of this.challenges) if (entry.resetAt <= now) this.challenges.delete(key);
+    for (const [key, entry] of this.challenges) if (entry.expiresAt <= now) this.challenges.delete(key);
   }
 }
 

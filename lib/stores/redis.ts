@@ -1,7 +1,7 @@
-// Redis MfaStore (ioredis): a challenge counted and its pending login stored in one script, pending logins taken
-// with GETDEL in a script that also keeps where they were going, device insight written in batches to a capped
-// stream per tenant. Every command is bounded by a timeout and fails as ERR_STORE_UNAVAILABLE. A user's keys share
-// a hash tag, so a Cluster serves each command from one node.
+// Redis MfaStore (ioredis): a challenge logged (sliding window) and its pending login stored in one script,
+// pending logins taken with GETDEL in a script that also keeps where they were going, device insight written in
+// batches to a capped stream per tenant. Every command is bounded by a timeout and fails as
+// ERR_STORE_UNAVAILABLE. A user's keys share a hash tag, so a Cluster serves each command from one node.
 
 import { DuoMfaError } from '../errors';
 import type { DeviceRecord, MfaStore, PendingLogin, PendingRecord, RedisLike } from './types';
@@ -9,11 +9,20 @@ import type { DeviceRecord, MfaStore, PendingLogin, PendingRecord, RedisLike } f
 /** Approximate cap of each tenant's device stream (XADD MAXLEN ~). */
 export const REDIS_DEVICE_RECORDS = 10_000;
 
-/** KEYS: challenge counter, pending login. ARGV: window ms, limit, record JSON, record TTL ms. */
+/**
+ * KEYS: challenge log (a sorted set: each challenge's start time), pending login. ARGV: now ms, window ms, limit,
+ * record JSON, record TTL ms, challenge id. A sliding window: challenges older than the window are dropped, and
+ * this one is logged (with its pending login) only while fewer than `limit` remain; a refused one is not logged.
+ */
 const START_SCRIPT = `
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-if n <= tonumber(ARGV[2]) then redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4]) end
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+local n = redis.call('ZCARD', KEYS[1]) + 1
+if n <= tonumber(ARGV[3]) then
+  redis.call('ZADD', KEYS[1], now, ARGV[6])
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5])
+end
 return n`;
 
 /**
@@ -50,6 +59,8 @@ const DEVICE_BATCH = 64;
 export interface RedisStoreOptions {
   /** Where a failed batch of device records is reported (they are written after the response). */
   readonly onDeviceError?: (error: unknown, count: number) => void;
+  /** The clock challenges are logged by (the middleware's `now`). Default Date.now. */
+  readonly now?: () => number;
 }
 
 export class RedisStore implements MfaStore {
@@ -76,12 +87,15 @@ export class RedisStore implements MfaStore {
       this.redis.eval(
         START_SCRIPT,
         2,
-        this.ownerKey('challenges', owner),
+        // A sorted set since the window slides (the fixed window's counters were "challenges" strings).
+        this.ownerKey('challenge-log', owner),
         this.pendingKey(owner, pending.id),
+        Math.floor((this.options.now ?? Date.now)()),
         Math.ceil(windowMs),
         limit,
         JSON.stringify(pending.record),
         Math.ceil(pending.ttlMs),
+        pending.id,
       ),
     );
     return Number(count);

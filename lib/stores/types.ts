@@ -82,8 +82,9 @@ export interface PendingLogin {
  */
 export interface MfaStore {
   /**
-   * Counts one more Duo challenge for `owner` in the window that started with the first and, when the count is at
-   * most `limit`, stores the pending login — one atomic step. Returns the count.
+   * One more Duo challenge for `owner`, against a sliding window: when fewer than `limit` were started in the last
+   * `windowMs`, logs this one and stores the pending login — one atomic step. Returns what this one makes (those in
+   * the window plus this one); above `limit` it was refused, and nothing was logged or stored.
    */
   startChallenge(owner: string, windowMs: number, limit: number, pending: PendingLogin): Promise<number>;
   /**

@@ -181,11 +181,15 @@ export function createTestApp(options: TestAppOptions): TestApp {
     if ((req.session as unknown as { user?: unknown } | undefined)?.user) return next();
     res.status(401).json({ error: 'login_required' });
   };
-  // A host that "logs out" by deleting its user and keeping the session (S45).
-  app.post('/soft-logout', (req: Request, res: Response) => {
+  // A host that "logs out" by deleting its user and keeping the session (S45): by POST, by a plain GET link, and
+  // on a path duoMfa ignores.
+  const softLogout = (req: Request, res: Response) => {
     delete (req.session as unknown as Record<string, unknown>).user;
     res.status(204).end();
-  });
+  };
+  app.post('/soft-logout', softLogout);
+  app.get('/soft-logout', softLogout);
+  app.post('/public/soft-logout', softLogout);
   app.get('/public/info', (_req, res) => res.send('public'));
   app.get('/public/session', (req, res) => res.json(req.session ?? null));
   app.get('/', (req, res) => res.send(`home ${JSON.stringify(req.duoMfa ?? null)}`));

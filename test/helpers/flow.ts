@@ -75,3 +75,34 @@ export async function completeMfa(
   const callback = await duoAnswers(emulator, authUrl);
   return agent.get(callback).set('Accept', 'text/html');
 }
+
+/**
+ * S41 across the end of a window (challengeLimit 3, alice, a fresh browser and password login each time, so no
+ * prompt under way is reused): one challenge at `start`, two a second before 15 minutes have passed, three just
+ * after (only the first has left the window), one just after the second has left it (the refused ones, had they
+ * counted, would still fill the window), and four once all have left it. The statuses of each group.
+ */
+export async function challengesAcrossAWindowEnd(
+  app: Express,
+  setNow: (at: number) => void,
+  start: number,
+): Promise<{ before: number[]; after: number[]; between: number[]; later: number[] }> {
+  const WINDOW = 15 * 60_000;
+  const attempt = async (at: number): Promise<number> => {
+    setNow(at);
+    const agent = agentFor(app);
+    await login(agent, { username: 'alice', roles: ['admin'] });
+    return (await agent.get('/private').set('Accept', 'text/html')).status;
+  };
+  const before = [
+    await attempt(start),
+    await attempt(start + WINDOW - 1000),
+    await attempt(start + WINDOW - 999),
+  ];
+  const after: number[] = [];
+  for (let i = 0; i < 3; i++) after.push(await attempt(start + WINDOW + 1));
+  const between = [await attempt(start + 2 * WINDOW - 999)];
+  const later: number[] = [];
+  for (let i = 0; i < 4; i++) later.push(await attempt(start + 3 * WINDOW));
+  return { before, after, between, later };
+}

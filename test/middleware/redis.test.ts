@@ -14,7 +14,15 @@ import {
   testPolicy,
   type TestApp,
 } from '../helpers/app';
-import { agentFor, beginMfa, completeMfa, cookieOf, duoAnswers, login } from '../helpers/flow';
+import {
+  agentFor,
+  beginMfa,
+  challengesAcrossAWindowEnd,
+  completeMfa,
+  cookieOf,
+  duoAnswers,
+  login,
+} from '../helpers/flow';
 import { deleteKeys, redisOrSkip, uniquePrefix } from '../helpers/redis';
 
 type Emulator = Awaited<ReturnType<typeof startDuoEmulator>>;
@@ -45,13 +53,13 @@ describe('duoMfa middleware with Redis (connect-redis + ioredis)', function () {
     if (redis) await deleteKeys(redis, `${prefix}*`);
   });
 
-  function instance(policy?: Record<string, unknown>): TestApp {
+  function instance(policy?: Record<string, unknown>, now?: () => number): TestApp {
     const t = createTestApp({
       emulator,
       redis,
       sessionRedis: redis,
       ...(policy ? { policy } : {}),
-      options: { redisPrefix: prefix },
+      options: { redisPrefix: prefix, ...(now ? { now } : {}) },
     });
     apps.push(t);
     return t;
@@ -216,6 +224,19 @@ describe('duoMfa middleware with Redis (connect-redis + ioredis)', function () {
     assert.equal(third.status, 429);
     assert.match(third.text, /ERR_DUO_CHALLENGE_LIMIT/);
     assert.equal(eventsOf(a.events, 'mfa.denied')[0]?.reason, 'challenge_limit');
+  });
+
+  it('S41 the window slides in Redis too: never more than challengeLimit challenges within any 15 minutes', async () => {
+    const policy = testPolicy(emulator.apiHost);
+    policy.tenants.acme.challengeLimit = 3;
+    let now = Date.now();
+    const t = instance(policy, () => now);
+    assert.deepEqual(await challengesAcrossAWindowEnd(t.app, (at) => (now = at), now), {
+      before: [303, 303, 303],
+      after: [303, 429, 429],
+      between: [303],
+      later: [303, 303, 303, 429],
+    });
   });
 
   it('completes the whole flow through completeMfa with a Redis-backed device insight record', async () => {

@@ -85,6 +85,37 @@ describe('SECURITY.md cases at the edges (middleware)', () => {
       assert.equal(eventsOf(t.events, 'mfa.failed').at(-1)?.reason, 'user_changed');
     });
 
+    it('S42 the Continue page’s token is no grace-period “later”, even when a grace period begins before the click', async () => {
+      const policy = testPolicy(emulator.apiHost);
+      const file = policyFile(policy);
+      try {
+        const t = app({ policy: file.file });
+        const agent = agentFor(t.app);
+        await login(agent, { username: 'alice', roles: ['admin'] });
+        const page = await agent.get('/private').set({
+          Accept: 'text/html',
+          'Sec-Fetch-Site': 'cross-site',
+          'Sec-Fetch-Mode': 'navigate',
+          'Sec-Fetch-Dest': 'document',
+        });
+        assert.match(page.text, /id="duo-continue"/);
+        const token = /name="token" value="([^"]+)"/.exec(page.text)![1]!;
+        policy.tenants.acme.mfa.enforceFrom = '2999-01-01T00:00:00Z';
+        file.write(policy);
+        await until(() => eventsOf(t.events, 'policy.reloaded').length > 0);
+        const res = await agent
+          .post('/duo/start')
+          .set({ 'Sec-Fetch-Site': 'same-origin', Origin: 'null' })
+          .type('form')
+          .send({ token, choice: 'later' });
+        assert.equal(res.status, 303);
+        assert.equal(new URL(res.headers.location!).pathname, '/oauth/v1/authorize');
+        assert.equal(eventsOf(t.events, 'mfa.deferred').length, 0);
+      } finally {
+        file.remove();
+      }
+    });
+
     it('S24 a tenant whose Duo application changed between start and callback is refused without an exchange', async () => {
       const policy = testPolicy(emulator.apiHost);
       const file = policyFile(policy);

@@ -17,7 +17,16 @@ import {
   testPolicy,
   type TestApp,
 } from '../helpers/app';
-import { agentFor, beginMfa, completeMfa, cookieOf, duoAnswers, login, type Agent } from '../helpers/flow';
+import {
+  agentFor,
+  beginMfa,
+  challengesAcrossAWindowEnd,
+  completeMfa,
+  cookieOf,
+  duoAnswers,
+  login,
+  type Agent,
+} from '../helpers/flow';
 
 type Emulator = Awaited<ReturnType<typeof startDuoEmulator>>;
 
@@ -753,6 +762,19 @@ describe('SECURITY.md cases (middleware)', () => {
       await beginMfa(other);
       now += 15 * 60_000 + 1;
       await beginMfa(agent);
+    });
+
+    it('S41 the window slides: never more than challengeLimit challenges within any 15 minutes', async () => {
+      t.close();
+      const policy = testPolicy(emulator.apiHost);
+      policy.tenants.acme.challengeLimit = 3;
+      t = createTestApp({ emulator, policy, options: { now: () => now } });
+      assert.deepEqual(await challengesAcrossAWindowEnd(t.app, (at) => (now = at), now), {
+        before: [303, 303, 303],
+        after: [303, 429, 429],
+        between: [303],
+        later: [303, 303, 303, 429],
+      });
     });
   });
 });

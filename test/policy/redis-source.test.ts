@@ -92,6 +92,14 @@ describe('Redis policy source', function () {
     return source;
   }
 
+  /** A writer whose notification never arrived: key, index and revision changed, nothing published. */
+  async function changeUnannounced(id: string, tenant: Record<string, unknown>): Promise<void> {
+    const keys = redisPolicyKeys(prefix);
+    await redis.set(keys.tenant(id), JSON.stringify(tenant));
+    await redis.hset(keys.index, id, tenantVersion(tenant));
+    await redis.incr(keys.revision);
+  }
+
   describe('key layout', () => {
     it('puts every key of the policy under the hash tag {prefix}: one Cluster slot for every command', () => {
       const keys = redisPolicyKeys('myapp:policy');
@@ -223,14 +231,58 @@ describe('Redis policy source', function () {
       const { changes, options } = recorder();
       const source = await open(options, { checkIntervalMs: 50 });
       ready(await source.load('acme'));
-      // A writer whose notification never arrived: key, index and revision changed, nothing published.
-      const keys = redisPolicyKeys(prefix);
-      const changed = acme(['healed']);
-      await redis.set(keys.tenant('acme'), JSON.stringify(changed));
-      await redis.hset(keys.index, 'acme', tenantVersion(changed));
-      await redis.incr(keys.revision);
+      await changeUnannounced('acme', acme(['healed']));
       await waitFor(() => changes.length > 0, 'the revision check');
       assert.deepEqual([...ready(source.peek('acme')).tenant.mfa.staffIncluded], ['healed']);
+    });
+
+    it('heals a change missed just before its own write: the write lands a revision further on', async () => {
+      // No periodic check here (checkIntervalMs 0): only the write itself can notice the gap.
+      const source = await open();
+      ready(await source.load('acme'));
+      ready(await source.load('globex'));
+      // Another writer's change whose notification has not arrived (late or lost)…
+      await changeUnannounced('acme', acme(['healed']));
+      // …then a write of another tenant through this source: its revision is two steps on.
+      const { version } = await source.readTenant('globex');
+      await source.writeTenant('globex', { ...globex(), challengeLimit: 7 }, { expectedVersion: version });
+      assert.equal(ready(source.peek('globex')).tenant.challengeLimit, 7);
+      assert.deepEqual([...ready(source.peek('acme')).tenant.mfa.staffIncluded], ['healed']);
+    });
+
+    it('two instances writing different tenants at once: each has the other’s change within 1 s, every time', async () => {
+      const other = await connectRedis();
+      try {
+        const a = await open();
+        const b = await open({}, {}, other);
+        for (const source of [a, b]) {
+          ready(await source.load('acme'));
+          ready(await source.load('globex'));
+        }
+        for (let round = 0; round < 10; round++) {
+          const [acmeVersion, globexVersion] = await Promise.all([
+            a.readTenant('acme').then((stored) => stored.version),
+            b.readTenant('globex').then((stored) => stored.version),
+          ]);
+          const [onA, onB] = await Promise.all([
+            a.writeTenant('acme', acme([`staff-${round}`]), { expectedVersion: acmeVersion }),
+            b.writeTenant(
+              'globex',
+              { ...globex(), challengeLimit: round + 1 },
+              { expectedVersion: globexVersion },
+            ),
+          ]);
+          await waitFor(
+            () =>
+              ready(b.peek('acme')).tenant.version === onA && ready(a.peek('globex')).tenant.version === onB,
+            `round ${round}: both changes on both instances`,
+            1000,
+          );
+        }
+      } finally {
+        for (const source of sources.splice(0)) source.close(); // before the client they use goes
+        await other.quit();
+      }
     });
 
     it('adds and removes tenants, and notifies every instance once after an import', async () => {
