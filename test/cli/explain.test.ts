@@ -46,6 +46,18 @@ describe('duo-mfa explain', () => {
     });
   });
 
+  it('S46 says a username with an invisible character is refused, as the middleware does, whatever the policy', async () => {
+    const text = await runCli(['explain', file, '--tenant', 'acme', '--user', 'kiosk-1\u200b']);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(
+      text.stdout,
+      /^required: yes — the username holds invisible format characters: .*\(sign-in is refused\)\n$/,
+    );
+    const asJson = await runCli(['explain', file, '--tenant', 'acme', '--user', 'dana\u2060', '--json']);
+    assert.equal(JSON.parse(asJson.stdout).reason.code, 'invalid_username');
+    assert.equal(JSON.parse(asJson.stdout).tenant, 'acme');
+  });
+
   describe('when Duo is not required', () => {
     it('prints "required: no — …"', async () => {
       const result = await runCli([

@@ -175,4 +175,33 @@ describe('duo-mfa import / export', function () {
     assert.match(down.stderr, /Redis at redis:\/\/127\.0\.0\.1:1 cannot be reached/);
     for (const output of [missing.stderr, empty.stderr, down.stderr]) assert.ok(!hasStackTrace(output));
   });
+
+  it('never prints the password of a --redis URL, and calls a malformed node list a usage error', async () => {
+    const file = writeJson(tmp.path('secret.json'), policy());
+    const down = await runCli(['import', file, '--redis', 'redis://user:s3cretPass@127.0.0.1:1']);
+    assert.equal(down.code, 1);
+    assert.match(down.stderr, /Redis at redis:\/\/user:\*\*\*@127\.0\.0\.1:1 cannot be reached/);
+    const empty = await runCli([
+      'export',
+      '--redis',
+      REDIS_URL.replace('//', '//:s3cretPass@'),
+      '--prefix',
+      prefix,
+    ]);
+    const imported = await runCli([
+      'import',
+      file,
+      '--redis',
+      REDIS_URL.replace('//', '//:s3cretPass@'),
+      '--prefix',
+      prefix,
+    ]);
+    const cluster = await runCli(['import', file, '--redis', 'redis://:s3cretPass@a:1,not a url']);
+    assert.equal(cluster.code, 2, cluster.stderr);
+    assert.match(cluster.stderr, /is not a redis:\/\/ URL/);
+    for (const run of [down, empty, imported, cluster]) {
+      assert.ok(!`${run.stdout}${run.stderr}`.includes('s3cretPass'), `${run.stdout}${run.stderr}`);
+      assert.ok(!hasStackTrace(run.stderr));
+    }
+  });
 });

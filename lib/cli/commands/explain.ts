@@ -3,7 +3,7 @@
 import { statSync } from 'node:fs';
 import { decide, decideTenant, explainDecision } from '../../policy/decide';
 import type { CompiledTenant, Decision } from '../../policy/types';
-import { canonicalName } from '../../util/names';
+import { canonicalName, hasInvisibleCharacters } from '../../util/names';
 import { EXIT, UsageError, flagOption, listOption, stringOption, type Command } from '../command';
 import { json, peopleDate } from '../io';
 import { describeIssues, readDirectoryTenant, readPolicyForCli } from '../policy-file';
@@ -80,6 +80,21 @@ Exit codes: 0 a decision was made (whatever it is), 1 invalid policy, 2 usage er
       }
       decision = decide(result.policy, user, now);
       tenant = decision.tenant === undefined ? undefined : result.policy.tenants.get(decision.tenant);
+    }
+    if (hasInvisibleCharacters(username)) {
+      // S46: the middleware refuses such a name before any policy decision (ERR_DUO_USERNAME_INVALID).
+      const detail =
+        'the username holds invisible format characters: the middleware refuses this sign-in (ERR_DUO_USERNAME_INVALID) before any policy decision';
+      if (flagOption(values, 'json')) {
+        io.out(
+          json({
+            required: true,
+            reason: { code: 'invalid_username', detail },
+            tenant: decision.tenant ?? null,
+          }),
+        );
+      } else io.out(`required: yes — ${detail} (sign-in is refused)`);
+      return Promise.resolve(EXIT.ok);
     }
 
     if (flagOption(values, 'json')) {

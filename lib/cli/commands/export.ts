@@ -62,7 +62,7 @@ Exit codes: 0 written, 1 nothing to export or Redis unreachable or PATH unusable
     const { head, tenants } = exported;
     if (tenants.size === 0) {
       io.err(
-        `duo-mfa export: no policy under the prefix ${prefix} in ${url} (import one with duo-mfa import)`,
+        `duo-mfa export: no policy under the prefix ${prefix} in ${redisLabel(url)} (import one with duo-mfa import)`,
       );
       return EXIT.failed;
     }
@@ -134,6 +134,7 @@ export async function connectPolicyRedis(url: string): Promise<PolicyConnection>
   if (nodes.length > 1) {
     const cluster = new ioredis.Cluster(
       nodes.map((node) => {
+        if (!URL.canParse(node)) throw new UsageError(`--redis: ${redisLabel(node)} is not a redis:// URL`);
         const parsed = new URL(node);
         return { host: parsed.hostname, port: Number(parsed.port || 6379) };
       }),
@@ -164,7 +165,29 @@ export async function connectPolicyRedis(url: string): Promise<PolicyConnection>
 function unreachable(url: string, error: unknown): DuoMfaError {
   return new DuoMfaError(
     'ERR_POLICY_UNAVAILABLE',
-    `Redis at ${url} cannot be reached: ${error instanceof Error ? error.message : String(error)}`,
+    `Redis at ${redisLabel(url)} cannot be reached: ${error instanceof Error ? error.message : String(error)}`,
     { cause: error },
   );
+}
+
+/**
+ * A --redis URL as the CLI prints it: each node's password replaced with ***, since these commands run in deploy
+ * jobs whose logs are kept.
+ *
+ * @example
+ * ```ts
+ * redisLabel('redis://:s3cret@10.0.0.5:6379'); // 'redis://:***@10.0.0.5:6379'
+ * ```
+ */
+export function redisLabel(url: string): string {
+  return url
+    .split(',')
+    .map((node) => {
+      const trimmed = node.trim();
+      if (!URL.canParse(trimmed)) return '(a value that is not a URL)';
+      const parsed = new URL(trimmed);
+      if (parsed.password !== '') parsed.password = '***';
+      return parsed.toString();
+    })
+    .join(',');
 }

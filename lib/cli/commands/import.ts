@@ -4,7 +4,7 @@ import { importPolicy } from '../../policy/redis';
 import { EXIT, flagOption, stringOption, UsageError, type Command } from '../command';
 import { json } from '../io';
 import { describeIssues, readPolicyForCli } from '../policy-file';
-import { connectPolicyRedis, DEFAULT_POLICY_PREFIX } from './export';
+import { connectPolicyRedis, DEFAULT_POLICY_PREFIX, redisLabel } from './export';
 
 /**
  * `duo-mfa import SOURCE --redis URL [--prefix P] [--json]` (see its `help` text for every option and the exit codes).
@@ -59,7 +59,7 @@ Exit codes: 0 imported, 1 invalid SOURCE (nothing written) or Redis unreachable,
       else {
         const count = result.raw.tenants.size;
         io.out(
-          `Imported ${count} tenant${count === 1 ? '' : 's'} from ${source} into ${url} (prefix ${prefix}): ` +
+          `Imported ${count} tenant${count === 1 ? '' : 's'} from ${source} into ${redisLabel(url)} (prefix ${prefix}): ` +
             `${outcome.added.length} added, ${outcome.changed.length} changed, ${outcome.removed.length} removed, ` +
             `${outcome.unchanged} unchanged.`,
         );
