@@ -106,3 +106,20 @@ export async function challengesAcrossAWindowEnd(
   for (let i = 0; i < 4; i++) later.push(await attempt(start + 3 * WINDOW));
   return { before, after, between, later };
 }
+
+/** What a browser sends for a top-level navigation that another site started (a link, a form, window.open). */
+export const CROSS_SITE = {
+  Accept: 'text/html,application/xhtml+xml',
+  'Sec-Fetch-Site': 'cross-site',
+  'Sec-Fetch-Mode': 'navigate',
+  'Sec-Fetch-Dest': 'document',
+};
+
+/** A navigation another site sent to `path` gets the "Continue to Duo" page (S42): its one-time token. */
+export async function continueToken(agent: Agent, path = '/private'): Promise<string> {
+  const page = await agent.get(path).set(CROSS_SITE);
+  assert.match(page.text, /id="duo-continue"/, `the Continue to Duo page for ${path}`);
+  const token = /name="token" value="([^"]+)"/.exec(page.text)?.[1];
+  assert.ok(token, 'the Continue to Duo page carries a token');
+  return token;
+}

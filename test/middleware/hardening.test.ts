@@ -5,18 +5,21 @@ import assert from 'node:assert/strict';
 import request from 'supertest';
 import { startDuoEmulator } from '../../lib/emulator/index';
 import { ALL_APPS, createTestApp, eventsOf, failingOnce, testPolicy, type TestApp } from '../helpers/app';
-import { agentFor, beginMfa, completeMfa, cookieOf, duoAnswers, login, type Agent } from '../helpers/flow';
+import {
+  agentFor,
+  beginMfa,
+  completeMfa,
+  continueToken,
+  cookieOf,
+  CROSS_SITE,
+  duoAnswers,
+  login,
+  type Agent,
+} from '../helpers/flow';
 import { CALLBACK_ERRORS, DENY_REASONS, DEVICE_DENY_REASONS } from '../../lib/middleware/messages';
 
 type Emulator = Awaited<ReturnType<typeof startDuoEmulator>>;
 
-/** What a browser sends for a top-level navigation that another site started (a link, a form, window.open). */
-const CROSS_SITE = {
-  Accept: 'text/html,application/xhtml+xml',
-  'Sec-Fetch-Site': 'cross-site',
-  'Sec-Fetch-Mode': 'navigate',
-  'Sec-Fetch-Dest': 'document',
-};
 /** What a browser sends for `<img src="/duo/start?stepUp=1">` inside the app itself. */
 const SAME_ORIGIN_IMAGE = {
   Accept: 'image/avif,image/webp,image/*,*/*;q=0.8',
@@ -135,17 +138,14 @@ describe('hardening from the attack review (S42–S47)', () => {
 
     it('S42 the Continue button (a same-origin POST with the page’s token) starts Duo once', async () => {
       const agent = await signedIn();
-      const page = await agent.get('/private?from=mail').set(CROSS_SITE);
-      const token = /name="token" value="([^"]+)"/.exec(page.text)?.[1];
-      assert.ok(token);
+      const token = await continueToken(agent, '/private?from=mail');
       const foreign = await agent
         .post('/duo/start')
         .set({ 'Sec-Fetch-Site': 'cross-site', Origin: 'https://evil.example' })
         .type('form')
         .send({ token });
       assert.equal(foreign.status, 403, 'a POST from another site is refused even with the token');
-      const again = await agent.get('/private?from=mail').set(CROSS_SITE);
-      const fresh = /name="token" value="([^"]+)"/.exec(again.text)![1]!;
+      const fresh = await continueToken(agent, '/private?from=mail');
       const go = await agent
         .post('/duo/start')
         .set({ 'Sec-Fetch-Site': 'same-origin', Origin: 'null' })

@@ -17,7 +17,15 @@ import {
   type RedisLike,
 } from '../../lib/index';
 import { ALL_APPS, BASE_URL, eventsOf, testPolicy } from '../helpers/app';
-import { agentFor, beginMfa, duoAnswers, login, type Agent, type LoginUser } from '../helpers/flow';
+import {
+  agentFor,
+  beginMfa,
+  continueToken,
+  duoAnswers,
+  login,
+  type Agent,
+  type LoginUser,
+} from '../helpers/flow';
 
 type Emulator = Awaited<ReturnType<typeof startDuoEmulator>>;
 
@@ -258,17 +266,6 @@ describe('failures and the host app’s error handler', () => {
       /** The request that meets the throw, with what `prepare` returned. */
       send(agent: Agent, prepared: string | undefined): request.Test;
     }
-    async function continuePage(agent: Agent): Promise<string> {
-      const page = await agent.get('/private').set({
-        Accept: 'text/html',
-        'Sec-Fetch-Site': 'cross-site',
-        'Sec-Fetch-Mode': 'navigate',
-        'Sec-Fetch-Dest': 'document',
-      });
-      const token = /name="token" value="([^"]+)"/.exec(page.text)?.[1];
-      assert.ok(token, 'the Continue to Duo page');
-      return token;
-    }
     const html = { Accept: 'text/html' };
     const cases: ThrowCase[] = [
       {
@@ -325,7 +322,7 @@ describe('failures and the host app’s error handler', () => {
         who: ALICE,
         faults: { getUser: true },
         reason: 'start_failed',
-        prepare: continuePage,
+        prepare: continueToken,
         send: (agent, token) =>
           agent
             .post('/duo/start')
@@ -338,7 +335,7 @@ describe('failures and the host app’s error handler', () => {
         who: ALICE,
         faults: { toDuoUsername: true },
         reason: 'start_failed',
-        prepare: continuePage,
+        prepare: continueToken,
         send: (agent, token) =>
           agent
             .post('/duo/start')

@@ -17,7 +17,16 @@ import {
   testPolicy,
   type TestApp,
 } from '../helpers/app';
-import { agentFor, beginMfa, completeMfa, cookieOf, duoAnswers, login, type Agent } from '../helpers/flow';
+import {
+  agentFor,
+  beginMfa,
+  completeMfa,
+  continueToken,
+  cookieOf,
+  duoAnswers,
+  login,
+  type Agent,
+} from '../helpers/flow';
 
 type Emulator = Awaited<ReturnType<typeof startDuoEmulator>>;
 
@@ -92,14 +101,7 @@ describe('SECURITY.md cases at the edges (middleware)', () => {
         const t = app({ policy: file.file });
         const agent = agentFor(t.app);
         await login(agent, { username: 'alice', roles: ['admin'] });
-        const page = await agent.get('/private').set({
-          Accept: 'text/html',
-          'Sec-Fetch-Site': 'cross-site',
-          'Sec-Fetch-Mode': 'navigate',
-          'Sec-Fetch-Dest': 'document',
-        });
-        assert.match(page.text, /id="duo-continue"/);
-        const token = /name="token" value="([^"]+)"/.exec(page.text)![1]!;
+        const token = await continueToken(agent);
         policy.tenants.acme.mfa.enforceFrom = '2999-01-01T00:00:00Z';
         file.write(policy);
         await until(() => eventsOf(t.events, 'policy.reloaded').length > 0);
